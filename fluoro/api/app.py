@@ -1,0 +1,92 @@
+"""The Starlette application: X-Ray operations by path, plus /metrics and /healthz.
+
+Dispatch is one table lookup; each operation group lives in its own module
+and registers its handlers here.  Errors are turned into botocore-shaped
+responses at this single boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from fluoro.api import account, traces
+from fluoro.api.context import ApiContext, Handler
+from fluoro.api.errors import (
+    ApiError,
+    InternalFailure,
+    InvalidRequest,
+    NotImplementedOp,
+    PayloadTooLarge,
+    UnknownOperation,
+)
+from fluoro.api.operations import OPERATIONS
+
+log = logging.getLogger("fluoro.api")
+
+HANDLERS: dict[str, Handler] = {**traces.HANDLERS, **account.HANDLERS}
+
+
+async def _read_body(request: Request, limit: int) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return {}  # botocore sends GetEncryptionConfig with no body at all
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    return body
+
+
+def build_app(ctx: ApiContext) -> Starlette:
+    async def operation(request: Request) -> Response:
+        path = request.url.path.rstrip("/") or "/"
+        name = OPERATIONS.get(path)
+        try:
+            if name is None:
+                raise UnknownOperation(f"No X-Ray operation at {request.method} {path}")
+            if request.method != "POST":
+                raise InvalidRequest(f"{name} must be called with POST")
+            handler = HANDLERS.get(name)
+            if handler is None:
+                raise NotImplementedOp(f"{name} is not implemented by this fluoro server yet")
+            body = await _read_body(request, ctx.max_body)
+            result = await handler(ctx, body)
+        except ApiError as exc:
+            return exc.response()
+        except Exception:
+            log.exception("%s failed", name)
+            return InternalFailure(f"{name} failed unexpectedly; see the server log").response()
+        return JSONResponse(result)
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def healthz(request: Request) -> Response:
+        status = 200 if ctx.ready else 503
+        return JSONResponse({"status": "ok" if ctx.ready else "starting"}, status_code=status)
+
+    routes = [
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/{path:path}", operation, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+    ]
+    return Starlette(routes=routes)

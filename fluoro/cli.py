@@ -1,0 +1,57 @@
+"""The ``fluoro`` command.  Subcommands import their dependencies lazily, so this
+module loads without the server extra installed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+
+def _server(args: argparse.Namespace) -> int:
+    try:
+        from fluoro.server import FluoroServer, ServerConfig
+    except ImportError as exc:
+        print(f"fluoro server needs the server extra: pip install 'fluoro[server]' ({exc})", file=sys.stderr)
+        return 2
+    from fluoro.daemon.pipeline import PipelineConfig
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        retention_days=args.retention_days,
+        memory_limit=args.memory_limit,
+        log_level=args.log_level,
+        pipeline=PipelineConfig(flush_interval=args.flush_interval),
+    )
+    FluoroServer(config).run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fluoro", description="Self-hosted, X-Ray compatible tracing.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    server = sub.add_parser("server", help="run the daemon, store and X-Ray API on one port")
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=2000, help="UDP and TCP port number (default 2000)")
+    server.add_argument(
+        "--store", default=None, help="DuckDB file path, 'memory', or a store URL (default: user data dir)"
+    )
+    server.add_argument("--retention-days", type=float, default=30.0, help="delete data older than this")
+    server.add_argument("--flush-interval", type=float, default=0.25, help="max seconds before a flush")
+    server.add_argument("--memory-limit", default="192MB", help="DuckDB memory limit")
+    server.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    server.set_defaults(func=_server)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

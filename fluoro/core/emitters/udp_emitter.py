@@ -1,0 +1,66 @@
+"""Sends entities to the daemon over UDP: one document per datagram, never over 64 KB."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from ..daemon_config import DaemonConfig
+from .packing import MAX_DOCUMENT_BYTES, split_document
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_HEADER = '{"format":"json","version":1}'
+PROTOCOL_DELIMITER = "\n"
+DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
+_PREFIX = (PROTOCOL_HEADER + PROTOCOL_DELIMITER).encode()
+
+
+class UDPEmitter:
+    """Non-blocking UDP sender. A send failure is logged once (then at debug level until
+    a send succeeds again) and never raised into the application."""
+
+    def __init__(self, daemon_address: str = DEFAULT_DAEMON_ADDRESS) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setblocking(False)
+        self._failing = False
+        self.set_daemon_address(daemon_address)
+
+    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
+        try:
+            for body in split_document(entity.to_dict(), MAX_DOCUMENT_BYTES):
+                self._send_data(_PREFIX + body)
+        except Exception:
+            self._report_failure()
+        else:
+            self._failing = False
+
+    def set_daemon_address(self, address: str | None) -> None:
+        if address:
+            config = DaemonConfig(address)
+            self._ip, self._port = config.udp_ip, config.udp_port
+            self._target = None
+
+    @property
+    def ip(self) -> str:
+        return self._ip
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def _send_data(self, data: bytes) -> None:
+        target = self._target
+        if target is None:
+            # Resolve a host name once, not per datagram.
+            target = self._target = (socket.gethostbyname(self._ip), int(self._port))
+        self._socket.sendto(data, target)
+
+    def _report_failure(self) -> None:
+        if self._failing:
+            log.debug("Failed to send entity to Daemon.", exc_info=True)
+        else:
+            self._failing = True
+            self._target = None
+            log.warning("Failed to send entity to Daemon at %s:%s; further failures are logged at debug level.",
+                        self._ip, self._port, exc_info=True)

@@ -1,0 +1,151 @@
+"""A segment: the work one service did for one request."""
+
+from __future__ import annotations
+
+from ..exceptions.exceptions import SegmentNameMissingException
+from .entity import Entity
+from .traceid import new_trace_id
+
+ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
+
+
+class SegmentContextManager:
+    """``with xray_recorder.in_segment('name') as segment:``; exceptions are recorded, never swallowed."""
+
+    def __init__(self, recorder, name: str | None = None, **segment_kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.name = name
+        self.segment_kwargs = segment_kwargs
+        self.recorder = recorder
+        self.segment = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.segment = self.recorder.begin_segment(name=self.name, **self.segment_kwargs)
+        return self.segment
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:  # type: ignore[no-untyped-def]
+        if self.segment is None:
+            return
+        if exc_type is not None:
+            import traceback
+
+            try:
+                self.segment.add_exception(exc_val, traceback.extract_tb(exc_tb, limit=self.recorder.max_trace_back))
+            except Exception:
+                pass
+        self.recorder.end_segment()
+
+
+def has_open_descendants(entity: Entity) -> bool:
+    for child in entity._subsegments or ():
+        if child.in_progress or has_open_descendants(child):
+            return True
+    return False
+
+
+def _count_open(entity: Entity) -> int:
+    return sum(child.in_progress + _count_open(child) for child in entity._subsegments or ())
+
+
+class _CounterView:
+    """The ``AtomicCounter`` interface upstream code reads on ``ref_counter``.
+
+    Open subsegments are counted from the tree when asked, instead of maintaining a
+    locked counter on every begin and end."""
+
+    __slots__ = ("_segment", "_total")
+
+    def __init__(self, segment: Segment, total: bool) -> None:
+        self._segment = segment
+        self._total = total
+
+    def get_current(self) -> int:
+        return self._segment._total if self._total else _count_open(self._segment)
+
+    @property
+    def value(self) -> int:
+        return self.get_current()
+
+
+class Segment(Entity):
+    """The work one service did for one request; sent when it and all its subsegments are closed."""
+
+    __slots__ = ("_total",)  # subsegments held in the tree (for streaming)
+
+    user = None
+    origin = None
+    service = None
+
+    def __init__(self, name: str, entityid: str | None = None, traceid: str | None = None,
+                 parent_id: str | None = None, sampled: bool = True) -> None:
+        if not name:
+            raise SegmentNameMissingException("Segment name is required.")
+        super().__init__(name, entityid)
+        self._total = 0
+        self.trace_id = traceid or new_trace_id()
+        self.parent_id = parent_id
+        if not sampled:
+            self.sampled = sampled
+
+    @property
+    def ref_counter(self) -> _CounterView:
+        return _CounterView(self, False)
+
+    @property
+    def _subsegments_counter(self) -> _CounterView:
+        return _CounterView(self, True)
+
+    def add_subsegment(self, subsegment: Entity) -> None:
+        super().add_subsegment(subsegment)
+        self._total += 1
+
+    def increment(self) -> None:
+        self._total += 1
+
+    def decrement_ref_counter(self) -> None:
+        """Kept for API compatibility: open subsegments are read from the tree."""
+
+    def ready_to_send(self) -> bool:
+        return not self.in_progress and not has_open_descendants(self)
+
+    def get_total_subsegments_size(self) -> int:
+        return self._total
+
+    def decrement_subsegments_size(self) -> int:
+        self._total -= 1
+        return self._total
+
+    def remove_subsegment(self, subsegment: Entity) -> None:
+        super().remove_subsegment(subsegment)
+        self._total -= 1
+
+    def set_user(self, user: str) -> None:
+        self._check_ended()
+        self.user = user
+
+    def set_service(self, service_info: dict) -> None:
+        self.service = service_info
+
+    def set_rule_name(self, rule_name: str) -> None:
+        aws = self.aws
+        xray = aws.get("xray")
+        if xray is None:
+            xray = aws["xray"] = {}
+        xray["sampling_rule_name"] = rule_name
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "name": self.name, "start_time": self.start_time}
+        end = getattr(self, "end_time", None)
+        if end is not None:
+            d["end_time"] = end
+        d["in_progress"] = self.in_progress
+        d["trace_id"] = self.trace_id
+        if self.parent_id:
+            d["parent_id"] = self.parent_id
+        if self.origin:
+            d["origin"] = self.origin
+        if self.user:
+            d["user"] = self.user
+        if self.service:
+            d["service"] = self.service
+        self._fill_common(d)
+        return d

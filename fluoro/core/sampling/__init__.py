@@ -1,0 +1,1 @@
+"""Sampling decisions: centralized rules polled from the daemon, with local rules as fallback."""

@@ -1,0 +1,1 @@
+"""Local (in-process) sampling rules: used on Lambda, with ``LocalSampler``, or as fallback."""

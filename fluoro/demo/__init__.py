@@ -1,0 +1,1 @@
+"""``fluoro demo``: the whole loop on one machine, in one command."""

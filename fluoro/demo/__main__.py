@@ -1,0 +1,3 @@
+from fluoro.demo.run import main
+
+raise SystemExit(main())

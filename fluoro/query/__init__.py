@@ -1,0 +1,1 @@
+"""Query service: assembles stored documents into X-Ray traces and summaries."""

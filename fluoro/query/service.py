@@ -1,0 +1,173 @@
+"""The query service between API handlers and a store: validates, pages, assembles.
+
+Backend-neutral: it speaks ``fluoro.store.api`` and returns botocore-shaped
+dicts.  Client mistakes raise ``InvalidQuery`` with the message the API sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections import defaultdict
+from typing import Any, Optional
+
+from fluoro.query.assemble import assemble
+from fluoro.query.filters import FilterError, parse
+from fluoro.query.filters.ast import walk
+from fluoro.query.summaries import summarize
+from fluoro.store.api import FilterUnsupported, StoredDocument, TimeRangeType, TraceQuery, TraceReader
+
+MAX_BATCH_IDS = 5
+_TRACE_ID_CHARS = frozenset("0123456789abcdef")
+
+
+class InvalidQuery(ValueError):
+    """A client mistake; the API answers InvalidRequestException with this message."""
+
+
+def _valid_trace_id(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 35 or value[0:2] != "1-" or value[10] != "-":
+        return False
+    return set(value[2:10] + value[11:]) <= _TRACE_ID_CHARS
+
+
+def _number(body: dict[str, Any], key: str) -> float:
+    value = body.get(key)
+    if value is None:
+        raise InvalidQuery(f"{key} is required")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidQuery(f"{key} must be a timestamp in epoch seconds")
+    return float(value)
+
+
+class QueryService:
+    def __init__(self, reader: TraceReader, page_size: int = 100, max_window: Optional[float] = None) -> None:
+        self.reader = reader
+        self.page_size = page_size
+        self.max_window = max_window
+
+    def batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
+        ids = body.get("TraceIds")
+        if body.get("NextToken"):
+            raise InvalidQuery("NextToken is currently not supported")
+        if not isinstance(ids, list):
+            raise InvalidQuery("TraceIds is required and must be a list of trace ids")
+        if len(ids) > MAX_BATCH_IDS:
+            raise InvalidQuery(f"Exceeding maximum query size: {MAX_BATCH_IDS}")
+        if len(set(map(str, ids))) != len(ids):
+            raise InvalidQuery("Containing duplicate trace ids")
+        for trace_id in ids:
+            if not _valid_trace_id(trace_id):
+                raise InvalidQuery(f"Invalid trace id {trace_id}: incorrect id format")
+        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
+        for stored in self.reader.documents(ids):
+            by_trace[stored.trace_id].append(stored)
+        traces, missing = [], []
+        for trace_id in ids:
+            if trace_id not in by_trace:
+                missing.append(trace_id)
+                continue
+            trace = assemble(trace_id, by_trace[trace_id])
+            traces.append({
+                "Id": trace_id, "Duration": trace.duration,
+                "LimitExceeded": trace.limit_exceeded, "Segments": trace.entries(),
+            })  # fmt: skip
+        return {"Traces": traces, "UnprocessedTraceIds": missing}
+
+    def get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, end = _number(body, "StartTime"), _number(body, "EndTime")
+        if end < start:
+            raise InvalidQuery("EndTime must not be before StartTime")
+        if self.max_window is not None and end - start > self.max_window:
+            raise InvalidQuery(f"The time range may not exceed {self.max_window:g} seconds")
+        try:
+            range_type = TimeRangeType(body.get("TimeRangeType") or "TraceId")
+        except ValueError:
+            raise InvalidQuery("TimeRangeType must be one of TraceId, Event, Service") from None
+        text = body.get("FilterExpression") or ""
+        if not isinstance(text, str):
+            raise InvalidQuery("FilterExpression must be a string")
+        try:
+            node = parse(text)
+        except FilterError as exc:
+            raise InvalidQuery(f"Invalid filter expression: {exc}") from None
+        supported = self.reader.capabilities().filter_nodes
+        if node is not None:
+            for item in walk(node):
+                if item.kind not in supported:
+                    raise InvalidQuery(f"Invalid filter expression: {item.kind} is not supported")
+        rate = self._sampling_rate(body, range_type)
+        fingerprint = hashlib.sha1(json.dumps([start, end, range_type.value, text]).encode()).hexdigest()[:12]
+        after = self._decode_token(body.get("NextToken"), fingerprint)
+        query = TraceQuery(start, end, range_type, node, self.page_size, after)
+        try:
+            page = self.reader.find_traces(query)
+        except FilterUnsupported as exc:
+            raise InvalidQuery(f"Invalid filter expression: {exc} is not supported") from None
+        hits = page.hits
+        if rate is not None:
+            hits = [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
+        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
+        for stored in self.reader.documents([h.trace_id for h in hits]):
+            by_trace[stored.trace_id].append(stored)
+        summaries = [
+            summarize(assemble(h.trace_id, by_trace[h.trace_id]), h.matched_event_time)
+            for h in hits
+            if h.trace_id in by_trace
+        ]
+        out: dict[str, Any] = {
+            "TraceSummaries": summaries,
+            "ApproximateTime": page.hits[-1].sort_time if (page.more and page.hits) else start,
+            "TracesProcessedCount": page.processed,
+        }
+        if page.more and page.hits:
+            last = page.hits[-1]
+            out["NextToken"] = self._encode_token(last.sort_time, last.trace_id, fingerprint)
+        return out
+
+    @staticmethod
+    def _sampling_rate(body: dict[str, Any], range_type: TimeRangeType) -> Optional[float]:
+        if body.get("Sampling") is not True:
+            return None
+        strategy = body.get("SamplingStrategy") or {}
+        if not isinstance(strategy, dict):
+            raise InvalidQuery("SamplingStrategy must be an object")
+        name = strategy.get("Name", "PartialScan")
+        if name not in ("PartialScan", "FixedRate"):
+            raise InvalidQuery("SamplingStrategy.Name must be PartialScan or FixedRate")
+        value = strategy.get("Value")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+        ):
+            raise InvalidQuery("sampling rate must be specified and its value must be between [0, 1]")
+        if name == "FixedRate":
+            if range_type is not TimeRangeType.EVENT:
+                raise InvalidQuery(
+                    f"Cannot use FixedRate with input time range type: {range_type.value}. "
+                    "Please try using time range type: Event"
+                )
+            if value is None:
+                raise InvalidQuery("sampling rate must be specified and its value must be between [0, 1]")
+            return float(value)
+        return None
+
+    @staticmethod
+    def _encode_token(sort_time: float, trace_id: str, fingerprint: str) -> str:
+        raw = json.dumps([sort_time, trace_id, fingerprint]).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+    @staticmethod
+    def _decode_token(token: Any, fingerprint: str) -> Optional[tuple[float, str]]:
+        if not token:
+            return None
+        try:
+            sort_time, trace_id, fp = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+            if fp != fingerprint:
+                raise InvalidQuery("NextToken does not belong to this query")
+            return float(sort_time), str(trace_id)
+        except InvalidQuery:
+            raise
+        except Exception:
+            raise InvalidQuery("Invalid NextToken") from None

@@ -1,0 +1,154 @@
+"""Assembled trace → ``TraceSummary`` as GetTraceSummaries returns it.
+
+The asymmetry is X-Ray's: HasFault and HasError describe the root segment
+(the request the trace served), HasThrottle is true when any document has a
+429.  Root-cause analysis is not computed yet; its lists are empty.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from fluoro.query.assemble import Doc, Trace, walk
+
+
+def _status(entity: Doc) -> Optional[int]:
+    http = entity.get("http")
+    response = http.get("response") if isinstance(http, dict) else None
+    status = response.get("status") if isinstance(response, dict) else None
+    if isinstance(status, str) and status.isdigit():
+        return int(status)
+    return status if type(status) is int else None
+
+
+def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
+    status = _status(entity)
+    return entity.get(name) is True or (status is not None and low <= status < high)
+
+
+def root_segment(trace: Trace) -> Optional[Doc]:
+    """The segment that served the request: no parent, else a parent outside the trace."""
+    real = [s for s in trace.segments if not s.get("inferred") and s.get("type") != "subsegment"]
+    ids = {e.get("id") for s in trace.segments for e in walk(s)}
+    for candidates in (
+        [s for s in real if not s.get("parent_id")],
+        [s for s in real if s.get("parent_id") not in ids],
+        real,
+    ):
+        if candidates:
+            return min(candidates, key=lambda s: s.get("start_time", 0))
+    return None
+
+
+def service_id(segment: Doc) -> dict[str, Any]:
+    name = str(segment.get("name", ""))
+    aws = segment.get("aws") if isinstance(segment.get("aws"), dict) else {}
+    if segment.get("inferred") and segment.get("origin") == "AWS::DynamoDB::Table" and aws.get("table_name"):
+        name = str(aws["table_name"])
+    out: dict[str, Any] = {"Name": name, "Names": [name]}
+    account = aws.get("account_id")
+    if isinstance(account, str):
+        out["AccountId"] = account
+    if isinstance(segment.get("origin"), str):
+        out["Type"] = segment["origin"]
+    return out
+
+
+def _add_unique(items: list[Any], item: Any) -> None:
+    if item not in items:
+        items.append(item)
+
+
+def _annotation_value(value: Any) -> Optional[dict[str, Any]]:
+    if isinstance(value, bool):
+        return {"BooleanValue": value}
+    if isinstance(value, (int, float)):
+        return {"NumberValue": value}
+    if isinstance(value, str):
+        return {"StringValue": value}
+    return None
+
+
+def _http(root: Doc) -> dict[str, Any]:
+    http = root.get("http") if isinstance(root.get("http"), dict) else {}
+    request = http.get("request") if isinstance(http.get("request"), dict) else {}
+    out: dict[str, Any] = {}
+    for src, dst in (("url", "HttpURL"), ("method", "HttpMethod"), ("user_agent", "UserAgent"),
+                     ("client_ip", "ClientIp")):  # fmt: skip
+        if isinstance(request.get(src), str):
+            out[dst] = request[src]
+    status = _status(root)
+    if status is not None:
+        out["HttpStatus"] = status
+    return out
+
+
+def summarize(trace: Trace, matched_event_time: Optional[float] = None) -> dict[str, Any]:
+    root = root_segment(trace)
+    starts = [s["start_time"] for s in trace.segments if isinstance(s.get("start_time"), (int, float))]
+    summary: dict[str, Any] = {"Id": trace.id}
+    if starts:
+        summary["StartTime"] = min(starts)
+    summary["Duration"] = trace.duration
+    if root is not None and isinstance(root.get("end_time"), (int, float)):
+        summary["ResponseTime"] = round(root["end_time"] - root["start_time"], 3)
+    summary["HasFault"] = bool(root and _flag(root, "fault", 500, 600))
+    summary["HasError"] = bool(root and _flag(root, "error", 400, 500))
+    summary["HasThrottle"] = any(
+        _flag(e, "throttle", 429, 430) for s in trace.segments for e in walk(s)
+    )
+    summary["IsPartial"] = any(s.get("in_progress") is True for s in trace.segments)
+    summary["Http"] = _http(root) if root else {}
+    annotations: dict[str, list[dict[str, Any]]] = {}
+    users: list[dict[str, Any]] = []
+    services: list[dict[str, Any]] = []
+    arns: list[dict[str, str]] = []
+    instances: list[dict[str, str]] = []
+    zones: list[dict[str, str]] = []
+    for segment in trace.segments:
+        sid = service_id(segment)
+        _add_unique(services, sid)
+        if isinstance(segment.get("user"), str):
+            entry = next((u for u in users if u["UserName"] == segment["user"]), None)
+            if entry is None:
+                entry = {"UserName": segment["user"], "ServiceIds": []}
+                users.append(entry)
+            _add_unique(entry["ServiceIds"], sid)
+        if isinstance(segment.get("resource_arn"), str):
+            _add_unique(arns, {"ARN": segment["resource_arn"]})
+        aws = segment.get("aws") if isinstance(segment.get("aws"), dict) else {}
+        for block in (aws.get("ec2"), aws.get("ecs")):
+            if isinstance(block, dict):
+                if isinstance(block.get("instance_id"), str):
+                    _add_unique(instances, {"Id": block["instance_id"]})
+                if isinstance(block.get("availability_zone"), str):
+                    _add_unique(zones, {"Name": block["availability_zone"]})
+        for entity in walk(segment):
+            values = entity.get("annotations")
+            if not isinstance(values, dict):
+                continue
+            for key, raw in values.items():
+                value = _annotation_value(raw)
+                if value is None:
+                    continue
+                bucket = annotations.setdefault(str(key), [])
+                found = next((v for v in bucket if v["AnnotationValue"] == value), None)
+                if found is None:
+                    found = {"AnnotationValue": value, "ServiceIds": []}
+                    bucket.append(found)
+                _add_unique(found["ServiceIds"], sid)
+    summary["Annotations"] = annotations
+    summary["Users"] = users
+    summary["ServiceIds"] = services
+    summary["ResourceARNs"] = arns
+    summary["InstanceIds"] = instances
+    summary["AvailabilityZones"] = zones
+    if root is not None:
+        summary["EntryPoint"] = service_id(root)
+    summary["FaultRootCauses"] = []
+    summary["ErrorRootCauses"] = []
+    summary["ResponseTimeRootCauses"] = []
+    summary["Revision"] = trace.revision
+    if matched_event_time is not None:
+        summary["MatchedEventTime"] = matched_event_time
+    return summary

@@ -1,0 +1,149 @@
+"""Process wiring for ``fluoro server``: one port number, UDP and HTTP, one store.
+
+Start order is store → writer → UDP → HTTP; shutdown runs backwards, and the
+UDP socket is drained and the writer flushed before the store closes, so a
+SIGTERM loses nothing that reached the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+import uvicorn
+
+from fluoro.api import ApiContext, build_app
+from fluoro.daemon import IngestMetrics, Pipeline, PipelineConfig, UDPReceiver
+from fluoro.query.service import QueryService
+from fluoro.store import open_store
+from fluoro.store.api import Store
+
+log = logging.getLogger("fluoro.server")
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 2000
+    store: Optional[str] = None  # None: the default DuckDB file; "memory"; a path; a URL
+    retention_days: float = 30.0
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    memory_limit: str = "192MB"
+    page_size: int = 100
+    log_level: str = "info"
+
+
+class _Uvicorn(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM once it has stopped, which would kill the process
+    before the writer flushes; here a signal only asks for a graceful exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(sig: int, frame: object) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class FluoroServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.metrics = IngestMetrics()
+        self.store: Optional[Store] = None
+        self.pipeline: Optional[Pipeline] = None
+        self.udp: Optional[UDPReceiver] = None
+        self.tcp: Optional[socket.socket] = None
+        self.port: int = config.port
+        self._uvicorn: Optional[_Uvicorn] = None
+        self.started = threading.Event()
+
+    def _bind(self) -> None:
+        """Bind TCP and UDP on the same port number (port 0: find one free for both)."""
+        host, port = self.config.host, self.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        assert self.pipeline is not None
+        pipeline = self.pipeline
+        for _ in range(50):
+            tcp = socket.socket(family, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind((host, port))
+                bound = tcp.getsockname()[1]
+                udp = UDPReceiver(host, bound, pipeline.submit_datagram)
+            except OSError:
+                tcp.close()
+                if port:
+                    raise
+                continue
+            self.tcp, self.udp, self.port = tcp, udp, bound
+            return
+        raise OSError("no free port number for both TCP and UDP")
+
+    async def serve(self) -> None:
+        cfg = self.config
+        self.store = open_store(cfg.store, memory_limit=cfg.memory_limit)
+        pipeline_cfg = cfg.pipeline
+        if cfg.retention_days <= 0:
+            retention = None
+        else:
+            retention = cfg.retention_days * 86400
+        pipeline_cfg = PipelineConfig(**{**vars(pipeline_cfg), "retention_seconds": retention})
+        self.pipeline = Pipeline(self.store, pipeline_cfg, self.metrics)
+        try:
+            self._bind()
+            assert self.udp is not None and self.tcp is not None
+            self.pipeline.start()
+            self.udp.start()
+            ctx = ApiContext(self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics)
+            app = build_app(ctx)
+            uv_config = uvicorn.Config(app, log_level=cfg.log_level, access_log=False, lifespan="off")
+            self._uvicorn = _Uvicorn(uv_config)
+            self.tcp.listen(1024)
+            log.info("fluoro server listening on %s:%d (UDP and HTTP)", cfg.host, self.port)
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self.started.set)
+            await self._uvicorn.serve(sockets=[self.tcp])
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.udp is not None:
+            self.udp.stop()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self.store is not None:
+            self.store.close()
+        log.info("fluoro server stopped: %d documents stored", self.metrics.stored)
+
+    def run(self) -> None:
+        asyncio.run(self.serve())
+
+    # In-process use (tests, embedding): run on a background thread.
+    def start_in_thread(self, timeout: float = 30.0) -> FluoroServer:
+        self._thread = threading.Thread(target=self.run, name="fluoro-server", daemon=True)
+        self._thread.start()
+        if not self.started.wait(timeout):
+            raise RuntimeError("fluoro server did not start")
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        self._thread.join(timeout)

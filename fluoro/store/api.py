@@ -1,0 +1,141 @@
+"""The store contract: what every trace backend (DuckDB, ClickHouse, ...) provides.
+
+Semantics, not mechanics:
+
+- ``TraceWriter.write`` is durable before it returns: once it returns, a crash
+  does not lose the batch.  Writes are idempotent per (trace_id, id, version):
+  the reader resolves duplicates, so retrying a batch is safe.
+- ``TraceReader.documents`` returns every stored document of the given traces,
+  in no particular order, including superseded in-progress versions; the
+  caller (``fluoro.query.assemble``) picks versions and merges subsegments.
+  Results are fresh objects the caller may mutate.
+- ``TraceReader.find_traces`` pages newest-first through traces matching a
+  time range and an optional filter AST.  A backend that cannot evaluate a
+  filter node raises ``FilterUnsupported``; it never approximates.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional, Protocol, Sequence
+
+from fluoro.query.filters.ast import Node
+
+
+class FilterUnsupported(Exception):
+    """The backend cannot evaluate this filter node; the query is refused."""
+
+
+class TimeRangeType(str, enum.Enum):
+    TRACE_ID = "TraceId"
+    EVENT = "Event"
+    SERVICE = "Service"
+
+
+@dataclass
+class SegmentBatch:
+    """Column lists for a batch of validated documents, one row per document.
+
+    Columnar so backends can append in bulk (Arrow, ClickHouse native) without
+    touching per-row objects.  ``ann_*`` lists hold one row per annotation.
+    """
+
+    trace_id: list[str] = field(default_factory=list)
+    id: list[str] = field(default_factory=list)
+    parent_id: list[Optional[str]] = field(default_factory=list)
+    is_sub: list[bool] = field(default_factory=list)
+    in_progress: list[bool] = field(default_factory=list)
+    trace_time: list[int] = field(default_factory=list)
+    start_time: list[float] = field(default_factory=list)
+    end_time: list[Optional[float]] = field(default_factory=list)
+    received: list[float] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)
+    origin: list[Optional[str]] = field(default_factory=list)
+    fault: list[bool] = field(default_factory=list)
+    error: list[bool] = field(default_factory=list)
+    throttle: list[bool] = field(default_factory=list)
+    any_throttle: list[bool] = field(default_factory=list)
+    http_method: list[Optional[str]] = field(default_factory=list)
+    http_url: list[Optional[str]] = field(default_factory=list)
+    http_status: list[Optional[int]] = field(default_factory=list)
+    user_agent: list[Optional[str]] = field(default_factory=list)
+    client_ip: list[Optional[str]] = field(default_factory=list)
+    user: list[Optional[str]] = field(default_factory=list)
+    doc: list[bytes] = field(default_factory=list)
+    ann_trace_id: list[str] = field(default_factory=list)
+    ann_trace_time: list[int] = field(default_factory=list)
+    ann_key: list[str] = field(default_factory=list)
+    ann_str: list[Optional[str]] = field(default_factory=list)
+    ann_num: list[Optional[float]] = field(default_factory=list)
+    ann_bool: list[Optional[bool]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def extend(self, other: SegmentBatch) -> None:
+        for name, values in vars(other).items():
+            getattr(self, name).extend(values)
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    trace_id: str
+    id: str
+    in_progress: bool
+    received: float
+    doc: bytes
+
+
+@dataclass(frozen=True)
+class TraceQuery:
+    start: float
+    end: float
+    range_type: TimeRangeType = TimeRangeType.TRACE_ID
+    filter: Optional[Node] = None
+    limit: int = 100
+    # Resume strictly after this (sort_time, trace_id) position, newest first.
+    after: Optional[tuple[float, str]] = None
+
+
+@dataclass(frozen=True)
+class TraceHit:
+    trace_id: str
+    sort_time: float
+    matched_event_time: Optional[float] = None
+
+
+@dataclass
+class TracePage:
+    hits: list[TraceHit]
+    processed: int
+    more: bool
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Filter node kinds the reader evaluates; the zero value evaluates none."""
+
+    filter_nodes: frozenset[str] = frozenset()
+
+
+class TraceWriter(Protocol):
+    def write(self, batch: SegmentBatch) -> None: ...
+
+
+class TraceReader(Protocol):
+    def capabilities(self) -> Capabilities: ...
+
+    def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]: ...
+
+    def find_traces(self, query: TraceQuery) -> TracePage: ...
+
+
+class Store(TraceWriter, TraceReader, Protocol):
+    """A backend: one writer thread calls ``write``; readers may be concurrent."""
+
+    def delete_before(self, received_before: float) -> int: ...
+
+    def stats(self) -> dict[str, float]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,137 @@
+"""Filter AST → parameterized DuckDB SQL over the per-trace aggregate ``t``.
+
+User text only ever reaches the database as bound parameters.  Conditions
+on a single segment's fields (``user``, ``annotation.*``) become semi-joins
+on ``trace_id``; conjuncts of that kind are also returned separately so the
+reader can apply them before aggregating, which is what keeps annotation
+searches fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fluoro.query.filters.ast import And, Annotation, Compare, Flag, Node, Not, Or, Present
+from fluoro.store.api import Capabilities, FilterUnsupported
+
+CAPABILITIES = Capabilities(filter_nodes=frozenset({"and", "or", "not", "flag", "compare", "present", "annotation"}))
+
+# Trace-level columns of the aggregate ``t`` (see reader._AGGREGATE).
+_TRACE_FIELDS = {
+    "responsetime": "t.response_time",
+    "duration": "t.duration",
+    "http.status": "t.root.status",
+    "http.url": "t.root.url",
+    "http.method": "t.root.method",
+    "http.useragent": "t.root.ua",
+    "http.clientip": "t.root.ip",
+}
+_FLAGS = {
+    "ok": "(NOT coalesce(t.root.fault, false) AND NOT coalesce(t.root.error, false)"
+    " AND NOT coalesce(t.root.throttle, false))",
+    "error": "coalesce(t.root.error, false)",
+    "fault": "coalesce(t.root.fault, false)",
+    "throttle": "t.any_throttle",
+    "partial": "t.partial",
+}
+_NUMBER_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+@dataclass
+class Compiled:
+    where: str = "TRUE"
+    params: list[Any] = field(default_factory=list)
+    # Semi-joins that every match satisfies, as (sql, params), for pushdown.
+    prefilters: list[tuple[str, list[Any]]] = field(default_factory=list)
+
+
+def _string_op(column: str, op: str, params: list[Any], value: str) -> str:
+    params.append(value)
+    if op == "=":
+        return f"{column} = ?"
+    if op == "!=":
+        return f"{column} <> ?"
+    if op == "contains":
+        return f"contains({column}, ?)"
+    if op == "beginswith":
+        return f"starts_with({column}, ?)"
+    if op == "endswith":
+        return f"ends_with({column}, ?)"
+    raise FilterUnsupported(f"operator {op}")
+
+
+class _Compiler:
+    def __init__(self, window_sql: str, window_params: list[Any]) -> None:
+        self.window_sql = window_sql
+        self.window_params = window_params
+
+    def semi(self, table: str, cond: str, params: list[Any], out: list[Any]) -> str:
+        sql = f"t.trace_id IN (SELECT trace_id FROM {table} WHERE {cond} AND {self.window_sql})"
+        out.extend(params)
+        out.extend(self.window_params)
+        return sql
+
+    def node(self, node: Node, out: list[Any]) -> str:
+        if isinstance(node, And):
+            return "(" + " AND ".join(self.node(n, out) for n in node.items) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.node(n, out) for n in node.items) + ")"
+        if isinstance(node, Not):
+            return f"(NOT coalesce({self.node(node.item, out)}, false))"
+        if isinstance(node, Flag):
+            if node.name not in _FLAGS:
+                raise FilterUnsupported(f"keyword {node.name}")
+            return _FLAGS[node.name]
+        if isinstance(node, Present):
+            if node.field == "user":
+                return self.semi("segments", '"user" IS NOT NULL', [], out)
+            return f"({_TRACE_FIELDS[node.field]} IS NOT NULL)"
+        if isinstance(node, Compare):
+            if node.field == "user":
+                params: list[Any] = []
+                cond = _string_op('"user"', node.op, params, str(node.value))
+                return self.semi("segments", cond, params, out)
+            column = _TRACE_FIELDS.get(node.field)
+            if column is None:
+                raise FilterUnsupported(f"keyword {node.field}")
+            if isinstance(node.value, str):
+                return _string_op(column, node.op, out, node.value)
+            out.append(node.value)
+            return f"({column} {_NUMBER_OPS[node.op]} ?)"
+        if isinstance(node, Annotation):
+            return self.semi("annotations", *self.annotation(node), out)
+        raise FilterUnsupported(f"filter node {type(node).__name__}")
+
+    def annotation(self, node: Annotation) -> tuple[str, list[Any]]:
+        params: list[Any] = [node.key]
+        if node.op is None:
+            return "key = ?", params
+        value = node.value
+        if isinstance(value, bool):
+            if node.op not in ("=", "!="):
+                raise FilterUnsupported(f"operator {node.op} on a boolean")
+            params.append(value)
+            return f"key = ? AND b {_NUMBER_OPS[node.op]} ?", params
+        if isinstance(value, str):
+            return "key = ? AND " + _string_op("s", node.op, params, value), params
+        if node.op not in _NUMBER_OPS:
+            raise FilterUnsupported(f"operator {node.op} on a number")
+        params.append(value)
+        return f"key = ? AND n {_NUMBER_OPS[node.op]} ?", params
+
+
+def compile_filter(node: Node | None, window_sql: str, window_params: list[Any]) -> Compiled:
+    """Compile ``node``; ``window_sql`` bounds the semi-join scans (same params order)."""
+    if node is None:
+        return Compiled()
+    compiler = _Compiler(window_sql, window_params)
+    params: list[Any] = []
+    where = compiler.node(node, params)
+    prefilters: list[tuple[str, list[Any]]] = []
+    for item in node.items if isinstance(node, And) else (node,):
+        if isinstance(item, Annotation) or (isinstance(item, Compare) and item.field == "user"):
+            sub_params: list[Any] = []
+            sql = compiler.node(item, sub_params).replace("t.trace_id IN", "trace_id IN", 1)
+            prefilters.append((sql, sub_params))
+    return Compiled(where, params, prefilters)

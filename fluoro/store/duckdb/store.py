@@ -1,0 +1,97 @@
+"""The DuckDB backend: one embedded database file (or memory), one writer connection."""
+
+from __future__ import annotations
+
+import os
+import threading
+from importlib import resources
+from typing import Sequence
+
+import duckdb
+
+from fluoro.store.api import Capabilities, SegmentBatch, StoredDocument, TracePage, TraceQuery
+from fluoro.store.duckdb.config import DuckDBConfig
+from fluoro.store.duckdb.filter_sql import CAPABILITIES
+from fluoro.store.duckdb.reader import find_traces, read_documents
+from fluoro.store.duckdb.writer import ChunkWriter
+
+SCHEMA_VERSION = "1"
+
+
+class DuckDBStore:
+    """Implements ``fluoro.store.api.Store``; ``write`` must come from one thread at a time."""
+
+    def __init__(self, config: DuckDBConfig) -> None:
+        self.config = config
+        if config.path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(config.path)), exist_ok=True)
+        self._db = duckdb.connect(
+            config.path, config={"memory_limit": config.memory_limit, "threads": config.threads}
+        )
+        schema = resources.files("fluoro.store.duckdb").joinpath("schema.sql").read_text()
+        self._db.execute(schema)
+        self._db.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+        )
+        self._writer = ChunkWriter(self._db, config.chunk_docs)
+        self._write_lock = threading.Lock()
+        self._closed = False
+
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
+
+    def write(self, batch: SegmentBatch) -> None:
+        if not len(batch):
+            return
+        with self._write_lock:
+            self._writer.write(batch)
+
+    def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
+        cur = self._db.cursor()
+        try:
+            return read_documents(cur, trace_ids)
+        finally:
+            cur.close()
+
+    def find_traces(self, query: TraceQuery) -> TracePage:
+        cur = self._db.cursor()
+        try:
+            return find_traces(cur, query)
+        finally:
+            cur.close()
+
+    def delete_before(self, received_before: float) -> int:
+        with self._write_lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM segments WHERE received < ?", [received_before]
+            ).fetchone()
+            n = int(row[0]) if row else 0
+            if n:
+                self._db.execute("BEGIN TRANSACTION")
+                self._db.execute("DELETE FROM segments WHERE received < ?", [received_before])
+                self._db.execute("DELETE FROM annotations WHERE received < ?", [received_before])
+                self._db.execute("DELETE FROM chunks WHERE received < ?", [received_before])
+                self._db.execute("COMMIT")
+            return n
+
+    def stats(self) -> dict[str, float]:
+        cur = self._db.cursor()
+        try:
+            row = cur.execute("SELECT count(*) FROM segments").fetchone()
+            return {"segments": float(row[0]) if row else 0.0}
+        finally:
+            cur.close()
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._db.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock:
+            try:
+                self._db.execute("CHECKPOINT")
+            finally:
+                self._db.close()

@@ -1,0 +1,73 @@
+"""The queue and writer thread: overload drops the oldest and stays bounded; stop flushes all."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from fluoro.daemon.pipeline import Pipeline, PipelineConfig
+from fluoro.daemon.queue import DropOldestQueue
+from fluoro.store.api import SegmentBatch
+
+from ..helpers import HEADER
+from ..helpers_docs import segment
+
+
+class SlowStore:
+    """A store whose writes block until released, to force a backlog."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.gate = threading.Event()
+        self.max_batch = 0
+
+    def write(self, batch: SegmentBatch) -> None:
+        self.gate.wait()
+        self.max_batch = max(self.max_batch, len(batch))
+        self.ids.extend(batch.id)
+
+    def delete_before(self, received_before: float) -> int:
+        return 0
+
+
+def test_drop_oldest_queue_bounds_bytes() -> None:
+    q: DropOldestQueue[int] = DropOldestQueue(max_bytes=100)
+    dropped = sum(q.put(i, 10) for i in range(25))
+    assert dropped == 15 and q.bytes <= 100 and q.pop_many(100) == list(range(15, 25))
+
+
+def test_overload_drops_oldest_and_keeps_newest() -> None:
+    store = SlowStore()
+    pipeline = Pipeline(store, PipelineConfig(max_batch=100, udp_queue_bytes=200_000, retention_seconds=None))  # type: ignore[arg-type]
+    pipeline.start()
+    docs = [segment() for _ in range(5000)]
+    for d in docs:
+        pipeline.submit_datagram(HEADER + json.dumps(d).encode())
+        assert pipeline.udp.bytes <= 200_000 + 70_000
+    assert pipeline.metrics.dropped > 0
+    store.gate.set()
+    pipeline.stop()
+    stored = set(store.ids)
+    # Everything not dropped was stored, and the newest documents survived.
+    assert len(stored) + pipeline.metrics.dropped == len(docs)
+    assert docs[-1]["id"] in stored and docs[0]["id"] not in stored
+    assert store.max_batch <= 100
+
+
+def test_http_batches_are_acknowledged_after_commit() -> None:
+    store = SlowStore()
+    store.gate.set()
+    pipeline = Pipeline(store, PipelineConfig(retention_seconds=None))  # type: ignore[arg-type]
+    pipeline.start()
+    batch = SegmentBatch()
+    from fluoro.ingest import ingest
+
+    doc = segment()
+    ingest(batch, json.dumps(doc).encode(), 1.0)
+    acked: list[Any] = []
+    done = threading.Event()
+    pipeline.submit_batch(batch, lambda err: (acked.append((err, list(store.ids))), done.set()))
+    assert done.wait(10)
+    assert acked == [(None, [doc["id"]])]
+    pipeline.stop()
