@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -26,6 +26,7 @@ def _server(args: argparse.Namespace) -> int:
         memory_limit=args.memory_limit,
         log_level=args.log_level,
         pipeline=PipelineConfig(flush_interval=args.flush_interval),
+        udp_process=args.udp_process,
     )
     FluoroServer(config).run()
     return 0
@@ -42,13 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument("--retention-days", type=float, default=30.0, help="delete data older than this")
     server.add_argument("--flush-interval", type=float, default=0.25, help="max seconds before a flush")
-    server.add_argument("--memory-limit", default="192MB", help="DuckDB memory limit")
+    server.add_argument("--memory-limit", default="128MB", help="DuckDB memory limit")
     server.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    server.add_argument(
+        "--udp-in-thread", dest="udp_process", action="store_false",
+        help="parse UDP in a thread instead of a child process (lower throughput, one process)",
+    )  # fmt: skip
     server.set_defaults(func=_server)
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

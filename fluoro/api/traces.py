@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Optional
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -47,10 +47,14 @@ async def put_trace_segments(ctx: ApiContext, body: dict[str, Any]) -> dict[str,
 async def _commit(ctx: ApiContext, batch: SegmentBatch) -> None:
     """Return once the store has committed ``batch``: a 200 means durable."""
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[Optional[BaseException]] = loop.create_future()
+    done: asyncio.Future[BaseException | None] = loop.create_future()
 
-    def ack(error: Optional[BaseException]) -> None:
-        loop.call_soon_threadsafe(lambda: done.done() or done.set_result(error))
+    def resolve(error: BaseException | None) -> None:
+        if not done.done():
+            done.set_result(error)
+
+    def ack(error: BaseException | None) -> None:
+        loop.call_soon_threadsafe(resolve, error)
 
     try:
         ctx.pipeline.submit_batch(batch, ack)

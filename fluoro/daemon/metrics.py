@@ -25,9 +25,9 @@ class IngestMetrics:
         self._lock = threading.Lock()
         self.queue_depth: Callable[[], int] = lambda: 0
 
-    def reject(self, code: str) -> None:
+    def reject(self, code: str, n: int = 1) -> None:
         with self._lock:
-            self.rejected[code] += 1
+            self.rejected[code] += n
 
     def flushed(self, rows: int, seconds: float) -> None:
         self.stored += rows

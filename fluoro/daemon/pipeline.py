@@ -1,7 +1,10 @@
 """The ingest pipeline: queues in front of one writer thread that owns store writes.
 
-UDP datagrams are queued raw (cheap on the receiving thread) and parsed by
-the writer; under overload the oldest are dropped.  HTTP batches arrive
+UDP arrives either as column batches already parsed by the receiver process
+(``submit_parsed``, the server's default) or as raw datagrams from an
+in-process receiver thread (``submit_datagram``, parsed by the writer); both
+queues are bounded in bytes and drop their oldest entries, counted, when
+full.  HTTP batches arrive
 already validated, are never dropped (the API refuses with a throttle
 instead), and are acknowledged only after the store committed them.  The
 writer flushes when a batch is full, when an acknowledgement is waiting, or
@@ -21,6 +24,7 @@ from fluoro.daemon.metrics import IngestMetrics
 from fluoro.daemon.queue import DropOldestQueue
 from fluoro.ingest import Reject, ingest, split_datagram
 from fluoro.store.api import SegmentBatch, Store
+from fluoro.store.columns import ArrowBatch
 
 log = logging.getLogger("fluoro.ingest")
 Ack = Callable[[Optional[BaseException]], None]
@@ -32,11 +36,12 @@ class Overloaded(Exception):
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    max_batch: int = 20_000
+    max_batch: int = 10_000
     flush_interval: float = 0.25
-    udp_queue_bytes: int = 64 * 1024 * 1024
-    http_queue_bytes: int = 64 * 1024 * 1024
-    retention_seconds: Optional[float] = 30 * 86400
+    # Must absorb a store stall (a DuckDB checkpoint takes up to ~1 s) at the full rate.
+    udp_queue_bytes: int = 96 * 1024 * 1024
+    http_queue_bytes: int = 32 * 1024 * 1024
+    retention_seconds: float | None = 30 * 86400
     retention_every: float = 300.0
 
 
@@ -59,11 +64,12 @@ class _RejectLog:
 
 
 class Pipeline:
-    def __init__(self, store: Store, config: PipelineConfig, metrics: Optional[IngestMetrics] = None) -> None:
+    def __init__(self, store: Store, config: PipelineConfig, metrics: IngestMetrics | None = None) -> None:
         self.store = store
         self.config = config
         self.metrics = metrics or IngestMetrics()
         self.udp: DropOldestQueue[tuple[bytes, float]] = DropOldestQueue(config.udp_queue_bytes)
+        self.parsed: DropOldestQueue[ArrowBatch] = DropOldestQueue(config.udp_queue_bytes)
         self._http: list[tuple[SegmentBatch, Ack]] = []
         self._http_bytes = 0
         self._http_lock = threading.Lock()
@@ -72,7 +78,7 @@ class Pipeline:
         self._thread = threading.Thread(target=self._run, name="fluoro-writer", daemon=True)
         self._last_retention = 0.0
         self.reject_log = _RejectLog()
-        self.metrics.queue_depth = lambda: len(self.udp) + len(self._http)
+        self.metrics.queue_depth = lambda: len(self.udp) + self.parsed.weight + len(self._http)
 
     def start(self) -> None:
         self._thread.start()
@@ -82,7 +88,20 @@ class Pipeline:
         self.metrics.received += 1
         dropped = self.udp.put((data, time.time()), len(data) + 64)
         if dropped:
-            self.metrics.dropped += dropped
+            self.metrics.dropped += len(dropped)
+
+    def submit_parsed(self, batch: ArrowBatch, received: int, rejected: dict[str, int],
+                      samples: list[Reject]) -> None:  # fmt: skip
+        """Queue a batch a UDP receiver process already parsed (counts come along)."""
+        self.metrics.received += received
+        for code, n in rejected.items():
+            self.metrics.reject(code, n)
+        for sample in samples:
+            self.reject_log("UDP", sample)
+        if not len(batch):
+            return
+        for old in self.parsed.put(batch, batch.nbytes, len(batch)):
+            self.metrics.dropped += len(old)
 
     def submit_batch(self, batch: SegmentBatch, ack: Ack) -> None:
         """Queue validated documents; ``ack`` runs on the writer thread after commit."""
@@ -107,50 +126,64 @@ class Pipeline:
         return items
 
     def _run(self) -> None:
-        batch = SegmentBatch()
+        raw = SegmentBatch()  # parsed here: in-thread UDP and HTTP documents
+        parts: list[ArrowBatch] = []  # parsed by a UDP receiver process
+        count = 0
         acks: list[Ack] = []
-        first_at: Optional[float] = None
+        first_at: float | None = None
         cfg = self.config
         while True:
             stopping = self._stopping
             got = 0
-            for data, received in self.udp.pop_many(max(1, cfg.max_batch - len(batch))):
+            for data, received in self.udp.pop_many(max(1, cfg.max_batch - count)):
                 got += 1
                 try:
-                    ingest(batch, split_datagram(data), received)
+                    ingest(raw, split_datagram(data), received)
+                    count += 1
                 except Reject as exc:
                     self.metrics.reject(exc.code)
                     self.reject_log("UDP", exc)
+            while count < cfg.max_batch:
+                parsed = self.parsed.pop_many(1)
+                if not parsed:
+                    break
+                got += 1
+                parts.append(parsed[0])
+                count += len(parsed[0])
             for http_batch, ack in self._take_http():
                 got += 1
-                batch.extend(http_batch)
+                raw.extend(http_batch)
+                count += len(http_batch)
                 acks.append(ack)
             now = time.monotonic()
-            if (len(batch) or acks) and first_at is None:
+            if (count or acks) and first_at is None:
                 first_at = now
             due = first_at is not None and now - first_at >= cfg.flush_interval
-            if (len(batch) or acks) and (len(batch) >= cfg.max_batch or acks or due or stopping):
-                self._flush(batch, acks)
-                batch, acks, first_at = SegmentBatch(), [], None
+            if (count or acks) and (count >= cfg.max_batch or acks or due or stopping):
+                if len(raw):
+                    parts.append(ArrowBatch.from_batch(raw))
+                self._flush(parts, count, acks)
+                raw, parts, count, acks, first_at = SegmentBatch(), [], 0, [], None
                 continue
-            if stopping and not got and not len(self.udp):
+            if stopping and not got and not len(self.udp) and not len(self.parsed):
                 break
             self._maybe_retention()
             if not got:
                 self._wake.wait(0.02 if first_at is not None else 0.1)
                 self._wake.clear()
 
-    def _flush(self, batch: SegmentBatch, acks: list[Ack]) -> None:
+    def _flush(self, parts: list[ArrowBatch], count: int, acks: list[Ack]) -> None:
         started = time.perf_counter()
-        error: Optional[BaseException] = None
+        error: BaseException | None = None
         try:
-            self.store.write(batch)
+            if parts:
+                self.store.write(ArrowBatch.concat(parts))
         except Exception as exc:  # the server must outlive a failing disk
             error = exc
             self.metrics.write_errors += 1
-            log.exception("store write of %d documents failed", len(batch))
+            log.exception("store write of %d documents failed", count)
         else:
-            self.metrics.flushed(len(batch), time.perf_counter() - started)
+            self.metrics.flushed(count, time.perf_counter() - started)
         for ack in acks:
             try:
                 ack(error)

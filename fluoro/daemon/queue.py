@@ -16,20 +16,26 @@ T = TypeVar("T")
 class DropOldestQueue(Generic[T]):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: deque[tuple[T, int]] = deque()
+        self._items: deque[tuple[T, int, int]] = deque()
         self._bytes = 0
+        self._weight = 0
         self._lock = threading.Lock()
 
-    def put(self, item: T, size: int) -> int:
-        """Append ``item``; returns how many old entries were dropped to make room."""
-        dropped = 0
+    def put(self, item: T, size: int, weight: int = 1) -> list[T]:
+        """Append ``item``; returns the old entries dropped to make room (usually none).
+
+        ``weight`` is what ``weight`` sums (documents, when an item is a batch).
+        """
+        dropped: list[T] = []
         with self._lock:
-            self._items.append((item, size))
+            self._items.append((item, size, weight))
             self._bytes += size
+            self._weight += weight
             while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popleft()
-                self._bytes -= old
-                dropped += 1
+                old, old_size, old_weight = self._items.popleft()
+                self._bytes -= old_size
+                self._weight -= old_weight
+                dropped.append(old)
         return dropped
 
     def pop_many(self, limit: int) -> list[T]:
@@ -37,8 +43,9 @@ class DropOldestQueue(Generic[T]):
         with self._lock:
             items = self._items
             while items and len(out) < limit:
-                item, size = items.popleft()
+                item, size, weight = items.popleft()
                 self._bytes -= size
+                self._weight -= weight
                 out.append(item)
         return out
 
@@ -48,3 +55,7 @@ class DropOldestQueue(Generic[T]):
     @property
     def bytes(self) -> int:
         return self._bytes
+
+    @property
+    def weight(self) -> int:
+        return self._weight

@@ -9,6 +9,7 @@ import threading
 from typing import Callable
 
 from fluoro.ingest import MAX_DATAGRAM
+from fluoro.ingest.worker import set_receive_buffer
 
 log = logging.getLogger("fluoro.udp")
 
@@ -17,10 +18,7 @@ class UDPReceiver:
     def __init__(self, host: str, port: int, on_datagram: Callable[[bytes], None]) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
-        except OSError:
-            pass
+        set_receive_buffer(self.sock)
         self.sock.bind((host, port))
         self.sock.settimeout(0.2)
         self.port: int = self.sock.getsockname()[1]

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import msgspec
 
 from fluoro.ingest.errors import Reject
-from fluoro.store.api import SegmentBatch
+from fluoro.store.api import SegmentBatch, trace_key
 
 MAX_DOCUMENT = 64 * 1024
 MAX_DEPTH = 32
@@ -43,7 +43,7 @@ class Entity(msgspec.Struct):
     cause: Any = None
     http: Any = None
     annotations: Any = None
-    subsegments: Optional[list[Entity]] = None
+    subsegments: Optional[list[Entity]] = None  # noqa: UP045 - msgspec evaluates this at runtime (3.9)
 
 
 _decoder = msgspec.json.Decoder(Entity)
@@ -62,63 +62,80 @@ def decode(body: bytes) -> Entity:
 
 
 def _is_time(value: Any) -> bool:
-    return type(value) in (float, int) and math.isfinite(value) and value > 0
+    return (type(value) is float or type(value) is int) and 0 < value < math.inf
 
 
-def _check_entity(e: Entity, depth: int, seg_id: Optional[str]) -> None:
+def _walk(e: Entity, depth: int, seg_id: str | None, ann: list[tuple[str, Any]]) -> bool:
+    """Validate ``e`` and its subsegments, collect annotations; returns "throttled anywhere"."""
     if depth > MAX_DEPTH:
         raise Reject("InvalidSegment", f"subsegments nested deeper than {MAX_DEPTH}", seg_id)
     if e.id is None:
         raise Reject("MissingId", "id is required", seg_id)
-    if not isinstance(e.id, str) or not _HEX16.match(e.id):
+    if type(e.id) is not str or not _HEX16.match(e.id):
         raise Reject("InvalidId", "id must be 16 lowercase hex digits", seg_id)
-    if not isinstance(e.name, str) or not e.name:
+    name = e.name
+    if type(name) is not str or not name:
         raise Reject("MissingName", "name is required", seg_id)
-    if len(e.name) > 250:
+    if len(name) > 250:
         raise Reject("InvalidName", "name is longer than 250 characters", seg_id)
-    if e.start_time is None:
-        raise Reject("MissingStartTime", "start_time is required", seg_id)
-    if not _is_time(e.start_time):
+    start = e.start_time
+    if not _is_time(start):
+        if start is None:
+            raise Reject("MissingStartTime", "start_time is required", seg_id)
         raise Reject("InvalidStartTime", "start_time must be a positive epoch-seconds number", seg_id)
-    if e.in_progress is not None and type(e.in_progress) is not bool:
-        raise Reject("InvalidInProgress", "in_progress must be a boolean", seg_id)
-    if e.in_progress is not True:
-        if e.end_time is None:
-            raise Reject("MissingEndTime", "end_time or in_progress: true is required", seg_id)
-        if not _is_time(e.end_time) or e.end_time < e.start_time:
+    progress = e.in_progress
+    if progress is not True:
+        if progress is not None and progress is not False:
+            raise Reject("InvalidInProgress", "in_progress must be a boolean", seg_id)
+        end = e.end_time
+        if not _is_time(end) or end < start:
+            if end is None:
+                raise Reject("MissingEndTime", "end_time or in_progress: true is required", seg_id)
             raise Reject("InvalidEndTime", "end_time must be a number not before start_time", seg_id)
     if e.cause is not None and not isinstance(e.cause, (str, dict)):
         raise Reject("InvalidCause", "cause must be an exception id or an object", seg_id)
+    annotations = e.annotations
+    if annotations and type(annotations) is dict:
+        for key, value in annotations.items():
+            kind = type(value)
+            if (kind is str or kind is int or kind is bool or (kind is float and math.isfinite(value))) and (
+                type(key) is str and 0 < len(key) <= 500 and len(ann) < MAX_ANNOTATIONS
+            ):
+                ann.append((key, value))
+    throttled = e.throttle is True or (e.http is not None and _status(e.http) == 429)
     if e.subsegments:
         for sub in e.subsegments:
-            _check_entity(sub, depth + 1, seg_id)
+            throttled = _walk(sub, depth + 1, seg_id, ann) or throttled
+    return throttled
 
 
-def validate(e: Entity) -> None:
-    """Apply the segment-document rules to a top-level document."""
+def validate(e: Entity, ann: list[tuple[str, Any]] | None = None) -> bool:
+    """Apply the segment-document rules to a top-level document; returns "throttled anywhere"."""
     seg_id = e.id if isinstance(e.id, str) and len(e.id) <= 64 else None
-    _check_entity(e, 0, seg_id)
+    throttled = _walk(e, 0, seg_id, [] if ann is None else ann)
     if e.trace_id is None:
         raise Reject("MissingTraceId", "trace_id is required", seg_id)
-    if not isinstance(e.trace_id, str) or not _TRACE_ID.match(e.trace_id):
+    if type(e.trace_id) is not str or not _TRACE_ID.match(e.trace_id):
         raise Reject("InvalidTraceId", "trace_id must look like 1-<8 hex>-<24 hex>", seg_id)
-    if e.parent_id is not None and (not isinstance(e.parent_id, str) or not _HEX16.match(e.parent_id)):
+    if e.parent_id is not None and (type(e.parent_id) is not str or not _HEX16.match(e.parent_id)):
         raise Reject("InvalidParentId", "parent_id must be 16 lowercase hex digits", seg_id)
-    if e.type is not None and e.type != "subsegment":
-        raise Reject("InvalidType", 'type must be "subsegment"', seg_id)
-    if e.type == "subsegment" and e.parent_id is None:
-        raise Reject("MissingParentId", "an independent subsegment needs parent_id", seg_id)
+    if e.type is not None:
+        if e.type != "subsegment":
+            raise Reject("InvalidType", 'type must be "subsegment"', seg_id)
+        if e.parent_id is None:
+            raise Reject("MissingParentId", "an independent subsegment needs parent_id", seg_id)
+    return throttled
 
 
-def _str(value: Any, limit: int = 2048) -> Optional[str]:
-    return value[:limit] if isinstance(value, str) else None
+def _str(value: Any, limit: int = 2048) -> str | None:
+    return value[:limit] if type(value) is str else None
 
 
-def _status(http: Any) -> Optional[int]:
-    if not isinstance(http, dict):
+def _status(http: Any) -> int | None:
+    if type(http) is not dict:
         return None
     response = http.get("response")
-    if not isinstance(response, dict):
+    if type(response) is not dict:
         return None
     status = response.get("status")
     if type(status) is int and 0 <= status < 1000:
@@ -128,70 +145,67 @@ def _status(http: Any) -> Optional[int]:
     return None
 
 
-def _throttled_anywhere(e: Entity) -> bool:
-    if e.throttle is True or _status(e.http) == 429:
-        return True
-    return bool(e.subsegments) and any(_throttled_anywhere(s) for s in e.subsegments or ())
+_EMPTY: dict[str, Any] = {}
 
 
-def _annotations(e: Entity, out: list[tuple[str, Any]]) -> None:
-    if isinstance(e.annotations, dict):
-        for key, value in e.annotations.items():
-            if len(out) >= MAX_ANNOTATIONS:
-                return
-            if isinstance(key, str) and 0 < len(key) <= 500 and type(value) in (str, int, float, bool):
-                if isinstance(value, float) and not math.isfinite(value):
-                    continue
-                out.append((key, value))
-    for sub in e.subsegments or ():
-        _annotations(sub, out)
 
-
-def append(batch: SegmentBatch, e: Entity, doc: bytes, received: float) -> None:
+def append(batch: SegmentBatch, e: Entity, doc: bytes, received: float, throttled: bool,
+           ann: list[tuple[str, Any]]) -> None:  # fmt: skip
     """Add one validated document to ``batch``."""
     trace_id: str = e.trace_id
     trace_time = int(trace_id[2:10], 16)
     in_progress = e.in_progress is True
-    status = _status(e.http)
-    request = e.http.get("request") if isinstance(e.http, dict) else None
-    if not isinstance(request, dict):
-        request = {}
-    batch.trace_id.append(trace_id)
-    batch.id.append(e.id)
-    batch.parent_id.append(e.parent_id)
-    batch.is_sub.append(e.type == "subsegment")
-    batch.in_progress.append(in_progress)
-    batch.trace_time.append(trace_time)
-    batch.start_time.append(float(e.start_time))
-    batch.end_time.append(None if in_progress else float(e.end_time))
-    batch.received.append(received)
-    batch.name.append(e.name)
-    batch.origin.append(_str(e.origin, 250))
-    batch.fault.append(e.fault is True or (status is not None and 500 <= status < 600))
-    batch.error.append(e.error is True or (status is not None and 400 <= status < 500))
-    batch.throttle.append(e.throttle is True or status == 429)
-    batch.any_throttle.append(_throttled_anywhere(e))
-    batch.http_method.append(_str(request.get("method"), 32))
-    batch.http_url.append(_str(request.get("url")))
-    batch.http_status.append(status)
-    batch.user_agent.append(_str(request.get("user_agent")))
-    batch.client_ip.append(_str(request.get("client_ip"), 128))
-    batch.user.append(_str(e.user, 250))
-    batch.doc.append(doc)
-    found: list[tuple[str, Any]] = []
-    _annotations(e, found)
-    for key, value in found:
-        batch.ann_trace_id.append(trace_id)
-        batch.ann_trace_time.append(trace_time)
-        batch.ann_key.append(key)
-        batch.ann_str.append(value if isinstance(value, str) else None)
-        batch.ann_bool.append(value if isinstance(value, bool) else None)
-        batch.ann_num.append(float(value) if type(value) in (int, float) else None)
+    http = e.http
+    status = _status(http)
+    request = http.get("request") if type(http) is dict else None
+    if type(request) is not dict:
+        request = _EMPTY
+    b = batch
+    key = trace_key(trace_id)
+    b.trace_id.append(trace_id)
+    b.trace_key.append(key)
+    b.id.append(e.id)
+    b.parent_id.append(e.parent_id)
+    b.is_sub.append(e.type == "subsegment")
+    b.in_progress.append(in_progress)
+    b.trace_time.append(trace_time)
+    b.start_time.append(float(e.start_time))
+    b.end_time.append(None if in_progress else float(e.end_time))
+    b.received.append(received)
+    b.name.append(e.name)
+    b.origin.append(_str(e.origin, 250))
+    if status is None:
+        b.fault.append(e.fault is True)
+        b.error.append(e.error is True)
+        b.throttle.append(e.throttle is True)
+    else:
+        b.fault.append(e.fault is True or 500 <= status < 600)
+        b.error.append(e.error is True or 400 <= status < 500)
+        b.throttle.append(e.throttle is True or status == 429)
+    b.any_throttle.append(throttled)
+    b.http_method.append(_str(request.get("method"), 32))
+    b.http_url.append(_str(request.get("url")))
+    b.http_status.append(status)
+    b.user_agent.append(_str(request.get("user_agent")))
+    b.client_ip.append(_str(request.get("client_ip"), 128))
+    b.user.append(_str(e.user, 250))
+    b.doc.append(doc)
+    for name, value in ann:
+        b.ann_trace_id.append(trace_id)
+        b.ann_trace_key.append(key)
+        b.ann_trace_time.append(trace_time)
+        b.ann_received.append(received)
+        b.ann_key.append(name)
+        kind = type(value)
+        b.ann_str.append(value if kind is str else None)
+        b.ann_bool.append(value if kind is bool else None)
+        b.ann_num.append(float(value) if kind is int or kind is float else None)
 
 
 def ingest(batch: SegmentBatch, body: bytes, received: float) -> str:
     """Decode, validate and append one document; returns its id or raises ``Reject``."""
     entity = decode(body)
-    validate(entity)
-    append(batch, entity, body, received)
+    ann: list[tuple[str, Any]] = []
+    throttled = validate(entity, ann)
+    append(batch, entity, body, received, throttled, ann)
     return str(entity.id)

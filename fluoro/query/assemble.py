@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
+
+import msgspec
 
 from fluoro.store.api import StoredDocument
 
@@ -43,8 +45,8 @@ class Trace:
 
     @property
     def duration(self) -> float:
-        starts = [s["start_time"] for s in self.segments]
-        ends = [s.get("end_time", s["start_time"]) for s in self.segments]
+        starts = [float(s["start_time"]) for s in self.segments]
+        ends = [float(s.get("end_time") or s["start_time"]) for s in self.segments]
         return round(max(ends) - min(starts), 3) if starts else 0.0
 
     @property
@@ -52,7 +54,8 @@ class Trace:
         return self.size > TRACE_SIZE_LIMIT
 
     def entries(self) -> list[dict[str, str]]:
-        return [{"Id": s["id"], "Document": json.dumps(s, separators=(",", ":"))} for s in self.segments]
+        encode = msgspec.json.encode
+        return [{"Id": s["id"], "Document": encode(s).decode()} for s in self.segments]
 
 
 def _latest(docs: Sequence[StoredDocument]) -> list[Doc]:
@@ -60,8 +63,13 @@ def _latest(docs: Sequence[StoredDocument]) -> list[Doc]:
     best: dict[str, tuple[bool, float, Doc]] = {}
     for stored in docs:
         try:
-            doc = json.loads(stored.doc)
-        except ValueError:
+            doc = msgspec.json.decode(stored.doc)
+        except (msgspec.DecodeError, RecursionError):
+            try:  # e.g. integers beyond 64 bits in metadata, which json accepts
+                doc = json.loads(stored.doc)
+            except (ValueError, RecursionError):
+                continue
+        if not isinstance(doc, dict):
             continue
         rank = (not stored.in_progress, stored.received)
         old = best.get(stored.id)
@@ -90,13 +98,13 @@ def _nest(parent: Doc, child: Doc) -> None:
     subs.sort(key=lambda s: s.get("start_time", 0) if isinstance(s, dict) else 0)
 
 
-def infer_origin(sub: Doc) -> Optional[str]:
+def infer_origin(sub: Doc) -> str | None:
     """The ``origin`` X-Ray gives the inferred segment of a downstream call."""
     if sub.get("namespace") == "remote":
         return "Database::SQL" if isinstance(sub.get("sql"), dict) else None
     name = str(sub.get("name", ""))
     service = _AWS_SERVICES.get(name.lower().replace(" ", ""), name)
-    aws = sub.get("aws") if isinstance(sub.get("aws"), dict) else {}
+    aws = sub["aws"] if isinstance(sub.get("aws"), dict) else {}
     for (svc, key), resource_type in _RESOURCE_TYPES.items():
         if svc == service and aws.get(key):
             return resource_type

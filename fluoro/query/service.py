@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from typing import Any, Optional
+from typing import Any
 
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import FilterError, parse
@@ -43,7 +43,7 @@ def _number(body: dict[str, Any], key: str) -> float:
 
 
 class QueryService:
-    def __init__(self, reader: TraceReader, page_size: int = 100, max_window: Optional[float] = None) -> None:
+    def __init__(self, reader: TraceReader, page_size: int = 100, max_window: float | None = None) -> None:
         self.reader = reader
         self.page_size = page_size
         self.max_window = max_window
@@ -128,7 +128,7 @@ class QueryService:
         return out
 
     @staticmethod
-    def _sampling_rate(body: dict[str, Any], range_type: TimeRangeType) -> Optional[float]:
+    def _sampling_rate(body: dict[str, Any], range_type: TimeRangeType) -> float | None:
         if body.get("Sampling") is not True:
             return None
         strategy = body.get("SamplingStrategy") or {}
@@ -159,7 +159,7 @@ class QueryService:
         return base64.urlsafe_b64encode(raw).decode()
 
     @staticmethod
-    def _decode_token(token: Any, fingerprint: str) -> Optional[tuple[float, str]]:
+    def _decode_token(token: Any, fingerprint: str) -> tuple[float, str] | None:
         if not token:
             return None
         try:

@@ -7,12 +7,16 @@ The asymmetry is X-Ray's: HasFault and HasError describe the root segment
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from fluoro.query.assemble import Doc, Trace, walk
 
 
-def _status(entity: Doc) -> Optional[int]:
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _status(entity: Doc) -> int | None:
     http = entity.get("http")
     response = http.get("response") if isinstance(http, dict) else None
     status = response.get("status") if isinstance(response, dict) else None
@@ -26,10 +30,11 @@ def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
     return entity.get(name) is True or (status is not None and low <= status < high)
 
 
-def root_segment(trace: Trace) -> Optional[Doc]:
+def root_segment(trace: Trace, ids: set[Any] | None = None) -> Doc | None:
     """The segment that served the request: no parent, else a parent outside the trace."""
     real = [s for s in trace.segments if not s.get("inferred") and s.get("type") != "subsegment"]
-    ids = {e.get("id") for s in trace.segments for e in walk(s)}
+    if ids is None:
+        ids = {e.get("id") for s in trace.segments for e in walk(s)}
     for candidates in (
         [s for s in real if not s.get("parent_id")],
         [s for s in real if s.get("parent_id") not in ids],
@@ -42,7 +47,7 @@ def root_segment(trace: Trace) -> Optional[Doc]:
 
 def service_id(segment: Doc) -> dict[str, Any]:
     name = str(segment.get("name", ""))
-    aws = segment.get("aws") if isinstance(segment.get("aws"), dict) else {}
+    aws = _obj(segment.get("aws"))
     if segment.get("inferred") and segment.get("origin") == "AWS::DynamoDB::Table" and aws.get("table_name"):
         name = str(aws["table_name"])
     out: dict[str, Any] = {"Name": name, "Names": [name]}
@@ -59,7 +64,7 @@ def _add_unique(items: list[Any], item: Any) -> None:
         items.append(item)
 
 
-def _annotation_value(value: Any) -> Optional[dict[str, Any]]:
+def _annotation_value(value: Any) -> dict[str, Any] | None:
     if isinstance(value, bool):
         return {"BooleanValue": value}
     if isinstance(value, (int, float)):
@@ -70,8 +75,7 @@ def _annotation_value(value: Any) -> Optional[dict[str, Any]]:
 
 
 def _http(root: Doc) -> dict[str, Any]:
-    http = root.get("http") if isinstance(root.get("http"), dict) else {}
-    request = http.get("request") if isinstance(http.get("request"), dict) else {}
+    request = _obj(_obj(root.get("http")).get("request"))
     out: dict[str, Any] = {}
     for src, dst in (("url", "HttpURL"), ("method", "HttpMethod"), ("user_agent", "UserAgent"),
                      ("client_ip", "ClientIp")):  # fmt: skip
@@ -83,8 +87,9 @@ def _http(root: Doc) -> dict[str, Any]:
     return out
 
 
-def summarize(trace: Trace, matched_event_time: Optional[float] = None) -> dict[str, Any]:
-    root = root_segment(trace)
+def summarize(trace: Trace, matched_event_time: float | None = None) -> dict[str, Any]:
+    entities = [(segment, list(walk(segment))) for segment in trace.segments]
+    root = root_segment(trace, {e.get("id") for _, found in entities for e in found})
     starts = [s["start_time"] for s in trace.segments if isinstance(s.get("start_time"), (int, float))]
     summary: dict[str, Any] = {"Id": trace.id}
     if starts:
@@ -94,9 +99,7 @@ def summarize(trace: Trace, matched_event_time: Optional[float] = None) -> dict[
         summary["ResponseTime"] = round(root["end_time"] - root["start_time"], 3)
     summary["HasFault"] = bool(root and _flag(root, "fault", 500, 600))
     summary["HasError"] = bool(root and _flag(root, "error", 400, 500))
-    summary["HasThrottle"] = any(
-        _flag(e, "throttle", 429, 430) for s in trace.segments for e in walk(s)
-    )
+    summary["HasThrottle"] = any(_flag(e, "throttle", 429, 430) for _, found in entities for e in found)
     summary["IsPartial"] = any(s.get("in_progress") is True for s in trace.segments)
     summary["Http"] = _http(root) if root else {}
     annotations: dict[str, list[dict[str, Any]]] = {}
@@ -105,7 +108,7 @@ def summarize(trace: Trace, matched_event_time: Optional[float] = None) -> dict[
     arns: list[dict[str, str]] = []
     instances: list[dict[str, str]] = []
     zones: list[dict[str, str]] = []
-    for segment in trace.segments:
+    for segment, nested in entities:
         sid = service_id(segment)
         _add_unique(services, sid)
         if isinstance(segment.get("user"), str):
@@ -116,14 +119,14 @@ def summarize(trace: Trace, matched_event_time: Optional[float] = None) -> dict[
             _add_unique(entry["ServiceIds"], sid)
         if isinstance(segment.get("resource_arn"), str):
             _add_unique(arns, {"ARN": segment["resource_arn"]})
-        aws = segment.get("aws") if isinstance(segment.get("aws"), dict) else {}
+        aws = _obj(segment.get("aws"))
         for block in (aws.get("ec2"), aws.get("ecs")):
             if isinstance(block, dict):
                 if isinstance(block.get("instance_id"), str):
                     _add_unique(instances, {"Id": block["instance_id"]})
                 if isinstance(block.get("availability_zone"), str):
                     _add_unique(zones, {"Name": block["availability_zone"]})
-        for entity in walk(segment):
+        for entity in nested:
             values = entity.get("annotations")
             if not isinstance(values, dict):
                 continue

@@ -18,7 +18,7 @@ def default_path() -> str:
     return os.path.join(base, "fluoro", "traces.duckdb")
 
 
-def open_store(spec: str | None = None, memory_limit: str = "192MB") -> Store:
+def open_store(spec: str | None = None, memory_limit: str = "128MB") -> Store:
     """Open ``spec``: None (default file), ``memory``, a file path, or ``duckdb://``/``clickhouse://`` URL."""
     from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
 

@@ -2,7 +2,8 @@
 
 Semantics, not mechanics:
 
-- ``TraceWriter.write`` is durable before it returns: once it returns, a crash
+- ``TraceWriter.write`` takes an ``ArrowBatch`` (``fluoro.store.columns``: the
+  columns of ``SegmentBatch`` as Arrow tables) and is durable before it returns: once it returns, a crash
   does not lose the batch.  Writes are idempotent per (trace_id, id, version):
   the reader resolves duplicates, so retrying a batch is safe.
 - ``TraceReader.documents`` returns every stored document of the given traces,
@@ -18,9 +19,17 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from fluoro.query.filters.ast import Node
+
+if TYPE_CHECKING:
+    from fluoro.store.columns import ArrowBatch
+
+
+def trace_key(trace_id: str) -> int:
+    """The last 64 random bits of a (validated) trace id, as a signed 64-bit integer."""
+    return int(trace_id[19:], 16) - (1 << 63)
 
 
 class FilterUnsupported(Exception):
@@ -42,33 +51,37 @@ class SegmentBatch:
     """
 
     trace_id: list[str] = field(default_factory=list)
+    # The trace id's last 64 random bits as a signed integer: a cheap equality key.
+    trace_key: list[int] = field(default_factory=list)
     id: list[str] = field(default_factory=list)
-    parent_id: list[Optional[str]] = field(default_factory=list)
+    parent_id: list[str | None] = field(default_factory=list)
     is_sub: list[bool] = field(default_factory=list)
     in_progress: list[bool] = field(default_factory=list)
     trace_time: list[int] = field(default_factory=list)
     start_time: list[float] = field(default_factory=list)
-    end_time: list[Optional[float]] = field(default_factory=list)
+    end_time: list[float | None] = field(default_factory=list)
     received: list[float] = field(default_factory=list)
     name: list[str] = field(default_factory=list)
-    origin: list[Optional[str]] = field(default_factory=list)
+    origin: list[str | None] = field(default_factory=list)
     fault: list[bool] = field(default_factory=list)
     error: list[bool] = field(default_factory=list)
     throttle: list[bool] = field(default_factory=list)
     any_throttle: list[bool] = field(default_factory=list)
-    http_method: list[Optional[str]] = field(default_factory=list)
-    http_url: list[Optional[str]] = field(default_factory=list)
-    http_status: list[Optional[int]] = field(default_factory=list)
-    user_agent: list[Optional[str]] = field(default_factory=list)
-    client_ip: list[Optional[str]] = field(default_factory=list)
-    user: list[Optional[str]] = field(default_factory=list)
+    http_method: list[str | None] = field(default_factory=list)
+    http_url: list[str | None] = field(default_factory=list)
+    http_status: list[int | None] = field(default_factory=list)
+    user_agent: list[str | None] = field(default_factory=list)
+    client_ip: list[str | None] = field(default_factory=list)
+    user: list[str | None] = field(default_factory=list)
     doc: list[bytes] = field(default_factory=list)
     ann_trace_id: list[str] = field(default_factory=list)
+    ann_trace_key: list[int] = field(default_factory=list)
     ann_trace_time: list[int] = field(default_factory=list)
+    ann_received: list[float] = field(default_factory=list)
     ann_key: list[str] = field(default_factory=list)
-    ann_str: list[Optional[str]] = field(default_factory=list)
-    ann_num: list[Optional[float]] = field(default_factory=list)
-    ann_bool: list[Optional[bool]] = field(default_factory=list)
+    ann_str: list[str | None] = field(default_factory=list)
+    ann_num: list[float | None] = field(default_factory=list)
+    ann_bool: list[bool | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.id)
@@ -92,17 +105,17 @@ class TraceQuery:
     start: float
     end: float
     range_type: TimeRangeType = TimeRangeType.TRACE_ID
-    filter: Optional[Node] = None
+    filter: Node | None = None
     limit: int = 100
     # Resume strictly after this (sort_time, trace_id) position, newest first.
-    after: Optional[tuple[float, str]] = None
+    after: tuple[float, str] | None = None
 
 
 @dataclass(frozen=True)
 class TraceHit:
     trace_id: str
     sort_time: float
-    matched_event_time: Optional[float] = None
+    matched_event_time: float | None = None
 
 
 @dataclass
@@ -120,7 +133,7 @@ class Capabilities:
 
 
 class TraceWriter(Protocol):
-    def write(self, batch: SegmentBatch) -> None: ...
+    def write(self, batch: ArrowBatch) -> None: ...
 
 
 class TraceReader(Protocol):

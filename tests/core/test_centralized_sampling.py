@@ -61,7 +61,12 @@ class FakeDaemon:
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                entry = {"path": self.path, "headers": dict(self.headers), "raw": raw, "body": json.loads(raw)}
+                entry = {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "raw": raw,
+                    "body": json.loads(raw),
+                }
                 with daemon.lock:
                     daemon.requests.append(entry)
                     spec = daemon.responses.get(self.path, (404, {"message": "unknown path"}))
@@ -81,7 +86,9 @@ class FakeDaemon:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -228,7 +235,10 @@ def test_fetch_rules_request_and_parsing(daemon: FakeDaemon) -> None:
 def test_rules_with_attributes_are_rejected(daemon: FakeDaemon) -> None:
     daemon.responses["/GetSamplingRules"] = (200, load("otel-python-get-sampling-rules-response.json"))
     assert sorted(r.name for r in _connector(daemon).fetch_sampling_rules()) == ["Default", "Rule2"]
-    daemon.responses["/GetSamplingRules"] = (200, load("otel-java-get-sampling-rules-response-iso-dates.json"))
+    daemon.responses["/GetSamplingRules"] = (
+        200,
+        load("otel-java-get-sampling-rules-response-iso-dates.json"),
+    )
     assert [r.name for r in _connector(daemon).fetch_sampling_rules()] == ["Default"]
 
 
@@ -322,7 +332,10 @@ def test_client_id_is_stable_per_connector(daemon: FakeDaemon) -> None:
 
 
 def test_targets_without_quota(daemon: FakeDaemon) -> None:
-    daemon.responses["/SamplingTargets"] = (200, load("otel-java-get-sampling-targets-response-unprocessed.json"))
+    daemon.responses["/SamplingTargets"] = (
+        200,
+        load("otel-java-get-sampling-targets-response-unprocessed.json"),
+    )
     targets, modified = _connector(daemon).fetch_sampling_target([SamplingRule("x", 1, 0.1, 1)])
     assert targets["polling-scorekeep"] == {"rate": 0.003, "quota": None, "TTL": None, "interval": None}
     assert modified == 1530920505
@@ -490,10 +503,14 @@ def test_report_interval_from_target(sampler: DefaultSampler, daemon: FakeDaemon
     assert reported == [False, False, True, False, False, True]
 
 
-def test_service_type_comes_from_origin(sampler: DefaultSampler, daemon: FakeDaemon, clock: FakeClock) -> None:
+def test_service_type_comes_from_origin(
+    sampler: DefaultSampler, daemon: FakeDaemon, clock: FakeClock
+) -> None:
     doc = load("awscli-get-sampling-rules-response.json")
     ec2_rule = copy.deepcopy(doc["SamplingRuleRecords"][1])
-    ec2_rule["SamplingRule"].update(RuleName="ec2-only", Priority=1, ServiceName="*", ServiceType="AWS::EC2::*")
+    ec2_rule["SamplingRule"].update(
+        RuleName="ec2-only", Priority=1, ServiceName="*", ServiceType="AWS::EC2::*"
+    )
     doc["SamplingRuleRecords"].append(ec2_rule)
     daemon.responses["/GetSamplingRules"] = (200, doc)
     sampler._rule_poller._refresh_cache()
@@ -520,7 +537,9 @@ def test_stale_cache_falls_back_to_local(sampler: DefaultSampler, clock: FakeClo
     assert sampler.should_trace({"service": "Other"}) is True  # local rules
 
 
-def test_fallback_logged_once(sampler: DefaultSampler, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_fallback_logged_once(
+    sampler: DefaultSampler, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="fluoro.core.sampling")
     sampler.load_local_rules(NEVER_LOCAL)
     for _ in range(5):
@@ -549,7 +568,9 @@ def test_process_matched_rule_in_subclass(clock: FakeClock) -> None:
             pass
 
         def should_trace(self, sampling_req=None):  # type: ignore[no-untyped-def]
-            rule = SamplingRule(name="custom", priority=1, rate=0.0, reservoir_size=1, service_type=self._origin)
+            rule = SamplingRule(
+                name="custom", priority=1, rate=0.0, reservoir_size=1, service_type=self._origin
+            )
             decision = self._process_matched_rule(rule, int(_clock.now()))
             return decision or self._local_sampler.should_trace(sampling_req)
 
@@ -601,7 +622,9 @@ def test_out_of_band_rule_refresh(live_sampler: DefaultSampler, daemon: FakeDaem
     assert wait_until(lambda: daemon.paths().count("/GetSamplingRules") == 2)
 
 
-def test_no_refresh_when_rules_are_current(sampler: DefaultSampler, daemon: FakeDaemon, clock: FakeClock) -> None:
+def test_no_refresh_when_rules_are_current(
+    sampler: DefaultSampler, daemon: FakeDaemon, clock: FakeClock
+) -> None:
     sampler._rule_poller._refresh_cache()
     sampler._cache.last_updated = 1530920505  # not older than LastRuleModification
     sampler.should_trace({"service": "Scorekeep"})
@@ -616,6 +639,7 @@ def test_no_refresh_when_rules_are_current(sampler: DefaultSampler, daemon: Fake
 def test_unreachable_endpoint_warns_once(caplog: pytest.LogCaptureFixture, clock: FakeClock) -> None:
     caplog.set_level(logging.DEBUG, logger="fluoro.core.sampling")
     s = DefaultSampler()
+    s.start = lambda: None  # type: ignore[method-assign]  # pollers driven by hand
     s.load_settings(DaemonConfig(f"127.0.0.1:{closed_port()}"), None)
     s.load_local_rules(ALWAYS_LOCAL)
     for _ in range(3):
@@ -667,12 +691,23 @@ def test_poller_threads_survive_errors(daemon: FakeDaemon) -> None:
 
 
 def _rules() -> tuple[SamplingRule, ...]:
-    rule_0 = SamplingRule("a", 1, 0.1, 1, host="*mydomain*", method="GET", path="myop", service="random",
-                          service_type="random")
-    rule_1 = SamplingRule("aa", 2, 0.1, 1, host="*random*", method="POST", path="random", service="proxy",
-                          service_type="random")
-    rule_2 = SamplingRule("b", 2, 0.1, 1, host="*", method="GET", path="ping", service="myapp",
-                          service_type="AWS::EC2::Instance")
+    rule_0 = SamplingRule(
+        "a", 1, 0.1, 1, host="*mydomain*", method="GET", path="myop", service="random", service_type="random"
+    )
+    rule_1 = SamplingRule(
+        "aa", 2, 0.1, 1, host="*random*", method="POST", path="random", service="proxy", service_type="random"
+    )
+    rule_2 = SamplingRule(
+        "b",
+        2,
+        0.1,
+        1,
+        host="*",
+        method="GET",
+        path="ping",
+        service="myapp",
+        service_type="AWS::EC2::Instance",
+    )
     rule_default = SamplingRule("Default", 1000, 0.1, 1)
     return rule_0, rule_1, rule_2, rule_default
 
@@ -725,11 +760,13 @@ def test_correct_target_mapping() -> None:
     rule_0, _, _, rule_default = _rules()
     cache = RuleCache()
     cache.load_rules([rule_default, rule_0])
-    cache.load_targets({
-        "a": {"quota": 3, "TTL": None, "interval": None, "rate": 0.1},
-        "b": {"quota": 2, "TTL": None, "interval": None, "rate": 0.1},
-        "Default": {"quota": 5, "TTL": None, "interval": None, "rate": 0.2},
-    })
+    cache.load_targets(
+        {
+            "a": {"quota": 3, "TTL": None, "interval": None, "rate": 0.1},
+            "b": {"quota": 2, "TTL": None, "interval": None, "rate": 0.1},
+            "Default": {"quota": 5, "TTL": None, "interval": None, "rate": 0.2},
+        }
+    )
     assert rule_0.reservoir.quota == 3
     assert rule_default.reservoir.quota == 5 and rule_default.rate == 0.2
 
@@ -780,3 +817,55 @@ def test_reservoir_matches_upstream_decisions() -> None:
         can_borrow = rng.random() < 0.8
         a, b = ours.borrow_or_take(now, can_borrow), theirs.borrow_or_take(now, can_borrow)
         assert (a.value if a else None) == (b.value if b else None)
+
+
+def test_stop_then_restart_runs_one_pair_of_pollers(daemon: FakeDaemon) -> None:
+    s = DefaultSampler()
+    s.load_settings(DaemonConfig(daemon.address), None)
+    try:
+        s.start()
+        first = s._rule_poller._thread
+        s.stop()
+        s.start()
+        assert first is not None and first is not s._rule_poller._thread
+        first.join(timeout=5)
+        assert not first.is_alive()
+        alive = [t for t in threading.enumerate() if t.name == "fluoro-sampling-rules" and t.is_alive()]
+        assert alive == [s._rule_poller._thread]
+    finally:
+        s.stop()
+
+
+def test_child_after_fork_restarts_pollers(daemon: FakeDaemon) -> None:
+    from fluoro.core.sampling import sampler as module
+
+    s = DefaultSampler()
+    s.load_settings(DaemonConfig(daemon.address), None)
+    try:
+        s.start()
+        assert s._started
+        module._after_fork_in_child()  # what os.register_at_fork runs in the child
+        assert s._started is False
+        assert s._lock.acquire(blocking=False)
+        s._lock.release()
+    finally:
+        s.stop()
+
+
+def test_sampling_calls_are_marked(daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.client
+
+    from fluoro.core.sampling.connector import in_sampling_request
+
+    seen: list[tuple[str, bool]] = []
+    original = http.client.HTTPConnection.request
+
+    def spy(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((url, in_sampling_request()))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "request", spy)
+    c = _connector(daemon)
+    c.fetch_sampling_target(c.fetch_sampling_rules())
+    assert seen == [("/GetSamplingRules", True), ("/SamplingTargets", True)]
+    assert in_sampling_request() is False

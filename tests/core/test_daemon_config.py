@@ -26,7 +26,12 @@ def test_default_config() -> None:
 
 def test_none_means_default() -> None:
     config = DaemonConfig(None)
-    assert (config.udp_ip, config.udp_port, config.tcp_ip, config.tcp_port) == (DEFAULT_IP, 2000, DEFAULT_IP, 2000)
+    assert (config.udp_ip, config.udp_port, config.tcp_ip, config.tcp_port) == (
+        DEFAULT_IP,
+        2000,
+        DEFAULT_IP,
+        2000,
+    )
 
 
 def test_single_address() -> None:

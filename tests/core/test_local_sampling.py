@@ -282,11 +282,17 @@ def test_reservoir_is_thread_safe(clock: FakeClock) -> None:
 def test_go_sdk_v2_manifest() -> None:
     sampler = LocalSampler(_fixture("xray-sdk-go-local-rules-v2.json"))
     rule = sampler._rules[0]
-    assert (rule.host, rule.method, rule.path, rule.fixed_target, rule.rate) == ("*", "*", "/checkout", 10, 0.05)
+    assert (rule.host, rule.method, rule.path, rule.fixed_target, rule.rate) == (
+        "*",
+        "*",
+        "/checkout",
+        10,
+        0.05,
+    )
     assert sampler._default_rule.fixed_target == 1
-    assert [sampler.should_trace({"host": "h", "method": "POST", "path": "/checkout"}) for _ in range(10)] == [
-        True
-    ] * 10
+    assert [
+        sampler.should_trace({"host": "h", "method": "POST", "path": "/checkout"}) for _ in range(10)
+    ] == [True] * 10
 
 
 def test_go_sdk_v1_manifest() -> None:

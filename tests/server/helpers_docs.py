@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Optional
+from typing import Any
 
 
-def new_trace_id(at: Optional[float] = None) -> str:
+def new_trace_id(at: float | None = None) -> str:
     return f"1-{int(at if at is not None else time.time()):08x}-{os.urandom(12).hex()}"
 
 
@@ -15,7 +15,7 @@ def new_id() -> str:
     return os.urandom(8).hex()
 
 
-def segment(trace_id: Optional[str] = None, **fields: Any) -> dict[str, Any]:
+def segment(trace_id: str | None = None, **fields: Any) -> dict[str, Any]:
     now = time.time()
     doc: dict[str, Any] = {
         "id": new_id(),

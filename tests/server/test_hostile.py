@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +16,7 @@ from fluoro.ingest import Reject, ingest, split_datagram
 from fluoro.server import FluoroServer
 from fluoro.store.api import SegmentBatch
 
-from .helpers import HEADER, send_udp, wait_for
+from .helpers import HEADER, free_port, send_udp, spawn_server, wait_for, xray_client
 from .helpers_docs import new_trace_id, segment
 
 json_values = st.recursive(
@@ -103,3 +105,47 @@ def test_http_hostile_neighbours(server: FluoroServer, xray: Any, payloads: list
     unprocessed = r.json()["UnprocessedTraceSegments"]
     assert len(unprocessed) >= 2 and all(u["ErrorCode"] and u["Message"] for u in unprocessed)
     assert xray.batch_get_traces(TraceIds=[good["trace_id"]])["Traces"]
+
+
+NASTY = [
+    b"",
+    b"\n",
+    b"no header at all",
+    b'{"format":"json","version":1}',
+    b'{"format":"json","version":1}\n{"id":',
+    b'{"format":"json","version":1}\n' + b"[" * 60_000,
+    b'{"format":"json","version":1}\n{"id":"0123456789abcdef","trace_id":"1-5f187253-6a106696d56b1f4ef9eba2ed",'
+    b'"name":"x","start_time":NaN,"end_time":2}',
+    b'{"format":"json","version":1}\n{"id":"0123456789abcdef","trace_id":"1-5f187253-6a106696d56b1f4ef9eba2ed",'
+    b'"name":"x","start_time":-5,"end_time":2}',
+    b'{"format":"json","version":1}\n\xff\xfe\x00garbage',
+    b'{"format":"json","version":1}\n{"name":"\\ud800"}',
+    b'{"format":"json","version":1}\n' + b'{"a":"' + b"x" * 65_400 + b'"}',
+]
+
+
+def test_receiver_process_counts_rejects_and_keeps_neighbours(tmp_path: Path) -> None:
+    """The same hostile input through the CLI server's UDP receiver process."""
+    port = free_port()
+    proc = spawn_server(port, str(tmp_path / "t.duckdb"))
+    try:
+        good = [segment(new_trace_id()) for _ in range(len(NASTY))]
+        datagrams: list[bytes] = []
+        for bad, doc in zip(NASTY, good):
+            datagrams += [bad, HEADER + json.dumps(doc).encode()]
+        send_udp(port, datagrams, header=b"")
+        xray = xray_client(port)
+
+        def stored() -> bool:
+            ids = [d["trace_id"] for d in good]
+            return sum(len(xray.batch_get_traces(TraceIds=ids[i : i + 5])["Traces"]) for i in range(0, len(ids), 5)) == len(ids)
+
+        assert wait_for(stored)
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        rejected = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith("fluoro_segments_rejected_total{"))  # fmt: skip
+        assert rejected >= len(NASTY) - 1  # an empty datagram may never be delivered
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)

@@ -4,6 +4,7 @@ acknowledged HTTP data, and the store opens cleanly afterwards."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,49 @@ def test_kill_9_keeps_acknowledged_data_and_reopens(tmp_path: Path) -> None:
         late = segment(new_trace_id())
         xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(late)])
         assert _count(xray, [late["trace_id"]]) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def _children(task: Path) -> list[str]:
+    """Children started by one thread (Linux lists them per thread)."""
+    try:
+        return (task / "children").read_text().split()
+    except OSError:
+        return []
+
+
+def _receiver_pid(server_pid: int) -> int | None:
+    """The server's UDP receiver child (not multiprocessing's resource tracker), if running."""
+    children = [c for task in Path(f"/proc/{server_pid}/task").iterdir() for c in _children(task)]
+    for child in children:
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            return int(child)
+    return None
+
+
+def test_udp_receiver_process_is_restarted(tmp_path: Path) -> None:
+    port = free_port()
+    proc = spawn_server(port, "memory")
+    try:
+        xray = xray_client(port)
+        first = _receiver_pid(proc.pid)
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert wait_for(lambda: _receiver_pid(proc.pid) not in (None, first))
+        doc = segment(new_trace_id())
+
+        def arrived() -> bool:
+            send_udp(port, [json.dumps(doc).encode()])  # resend until the new receiver is bound
+            return _count(xray, [doc["trace_id"]]) == 1
+
+        assert wait_for(arrived, interval=0.2)
+        assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)

@@ -60,7 +60,7 @@ def get_metadata(token: str | None = None) -> dict:
         metadata_json = do_request(
             url=_imds_url() + "dynamic/instance-identity/document", headers=headers, method="GET"
         )
-        return parse_metadata_json(metadata_json)
+        return parse_metadata_json(metadata_json or "")
     except Exception:
         log.warning("Failed to get EC2 metadata")
         return {}

@@ -12,14 +12,29 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextvars import ContextVar
 
 from . import _clock
 from .sampling_rule import SamplingRule
+
+TYPE_CHECKING = False  # typing is not imported at runtime (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0  # seconds; the daemon is local, a slow answer is as bad as none.
 _MAX_RULE_PAGES = 20  # upstream ignores NextToken; follow it, but never loop forever.
+
+
+# True while this module makes a sampling API call, so HTTP patchers can also recognise
+# these requests by context (they already skip the two sampling paths by URL).
+SAMPLING_REQUEST: ContextVar[bool] = ContextVar("fluoro_sampling_request", default=False)
+
+
+def in_sampling_request() -> bool:
+    """True inside the connector's own HTTP call; patchers use it to stay out of the way."""
+    return SAMPLING_REQUEST.get()
 
 
 class SamplingEndpointError(Exception):
@@ -51,6 +66,7 @@ class DaemonSamplingClient:
 
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        marker = SAMPLING_REQUEST.set(True)
         try:
             conn.request(
                 "POST",
@@ -62,6 +78,7 @@ class DaemonSamplingClient:
             data = resp.read()
             status = resp.status
         finally:
+            SAMPLING_REQUEST.reset(marker)
             conn.close()
         if status != 200:
             snippet = data[:200].decode("utf-8", "replace")
@@ -87,10 +104,10 @@ class ServiceConnector:
     """
 
     def __init__(self) -> None:
-        self._xray_client: object | None = None
+        self._xray_client: Any = None
         self._address: tuple[str, int] = ("127.0.0.1", 2000)
         self._client_id = os.urandom(12).hex()
-        self._context: object | None = None
+        self._context: Any = None
         self._healthy = True
         self._health_lock = threading.Lock()
 
@@ -133,17 +150,17 @@ class ServiceConnector:
         modified = resp.get("LastRuleModification")
         return targets, (self._dt_to_epoch(modified) if modified is not None else None)
 
-    def setup_xray_client(self, ip: str, port: int, client: object | None) -> None:
+    def setup_xray_client(self, ip: str, port: int, client: Any) -> None:
         """Use ``client`` if given, else the daemon at ``ip:port`` (no I/O happens here)."""
         self._address = (ip, int(port))
         self._xray_client = client if client else self._create_xray_client(ip, port)
 
     @property
-    def context(self) -> object | None:
+    def context(self) -> Any:
         return self._context
 
     @context.setter
-    def context(self, v: object | None) -> None:
+    def context(self, v: Any) -> None:
         self._context = v
 
     @property
@@ -168,8 +185,9 @@ class ServiceConnector:
             self._healthy = False
         if first:
             log.warning(
-                "X-Ray sampling endpoint %s failed while %s (%s: %s). Local sampling rules apply "
-                "once cached centralized rules expire; retrying quietly until it recovers.",
+                "X-Ray sampling endpoint %s failed while %s (%s: %s). Decisions use the local "
+                "sampling rules whenever no fresh centralized rules are cached; retrying quietly "
+                "until the endpoint recovers.",
                 self.endpoint,
                 activity,
                 type(exc).__name__,
@@ -182,20 +200,26 @@ class ServiceConnector:
 
     # -- helpers (upstream names) ----------------------------------------------------------
 
-    def _client(self) -> object:
+    def _client(self) -> Any:
         client = self._xray_client
         if client is None:
             client = self._xray_client = self._create_xray_client(*self._address)
         return client
 
-    def _rule_from_record(self, record: object) -> SamplingRule | None:
+    def _rule_from_record(self, record: Any) -> SamplingRule | None:
         rule_def = record.get("SamplingRule") if isinstance(record, dict) else None
         if not isinstance(rule_def, dict) or not self._is_rule_valid(rule_def):
             return None
         name = rule_def.get("RuleName")
         priority = rule_def.get("Priority")
         rate = rule_def.get("FixedRate")
-        if not name or not _is_number(priority) or not _is_number(rate):
+        if (
+            not name
+            or not isinstance(priority, (int, float))
+            or not isinstance(rate, (int, float))
+            or isinstance(priority, bool)
+            or isinstance(rate, bool)
+        ):
             log.debug("Skipping malformed sampling rule %r.", name)
             return None
         return SamplingRule(
@@ -226,7 +250,7 @@ class ServiceConnector:
             )
         return docs
 
-    def _dt_to_epoch(self, dt: object) -> int:
+    def _dt_to_epoch(self, dt: Any) -> int:
         """Epoch seconds from a datetime (botocore), a number (wire) or an ISO/number string."""
         if isinstance(dt, str):
             text = dt.strip()

@@ -8,6 +8,11 @@ from random import Random
 
 from . import _clock
 
+TYPE_CHECKING = False  # typing is not imported at runtime (import cost)
+if TYPE_CHECKING:
+    from .connector import ServiceConnector
+    from .rule_cache import RuleCache
+
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 5 * 60  # seconds between GetSamplingRules calls
@@ -17,7 +22,7 @@ JITTER = 5  # up to 5 s, so a fleet started together spreads its calls out
 class RulePoller:
     """Daemon thread fetching rules into the ``RuleCache``; ``wake_up()`` forces a fetch now."""
 
-    def __init__(self, cache: object, connector: object) -> None:
+    def __init__(self, cache: RuleCache, connector: ServiceConnector) -> None:
         self._cache = cache
         self._connector = connector
         self._random = Random()
@@ -28,8 +33,13 @@ class RulePoller:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._stopped.clear()
-        thread = threading.Thread(target=self._worker, name="fluoro-sampling-rules", daemon=True)
+        # Fresh events per thread: a stopped thread can never be revived (or have its
+        # wake-up swallowed) by a later start().
+        self._stopped = stopped = threading.Event()
+        self._wake = wake = threading.Event()
+        thread = threading.Thread(
+            target=self._worker, args=(stopped, wake), name="fluoro-sampling-rules", daemon=True
+        )
         self._thread = thread
         thread.start()
 
@@ -42,12 +52,14 @@ class RulePoller:
         """Fetch rules now regardless of the interval (used by ``TargetPoller``)."""
         self._wake.set()
 
-    def _worker(self) -> None:
-        while not self._stopped.is_set():
-            self._wake.clear()
+    def _worker(self, stopped: threading.Event | None = None, wake: threading.Event | None = None) -> None:
+        stopped = stopped or self._stopped
+        wake = wake or self._wake
+        while not stopped.is_set():
+            wake.clear()
             self._refresh_cache()
             self._reset_time_to_wait()
-            self._wake.wait(self._time_to_wait)
+            wake.wait(self._time_to_wait)
 
     def _refresh_cache(self) -> None:
         connector = self._connector

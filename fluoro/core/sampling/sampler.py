@@ -23,13 +23,20 @@ from .rule_cache import RuleCache
 from .rule_poller import RulePoller
 from .target_poller import TargetPoller
 
+TYPE_CHECKING = False  # typing is not imported at runtime (import cost)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..daemon_config import DaemonConfig
+    from .sampling_rule import SamplingRule
+
 __all__ = ["DefaultSampler", "LocalSampler"]
 
 log = logging.getLogger(__name__)
 
 _FALLBACK_MSG = "No effective centralized sampling rule match. Fallback to local rules."
 
-_started_samplers: object | None = None  # WeakSet of started samplers, for fork handling
+_started_samplers: Any = None  # WeakSet of started samplers, for fork handling
 
 
 def _after_fork_in_child() -> None:
@@ -63,7 +70,7 @@ class DefaultSampler:
         self._connector = ServiceConnector()
         self._rule_poller = RulePoller(self._cache, self._connector)
         self._target_poller = TargetPoller(self._cache, self._rule_poller, self._connector)
-        self._xray_client: object | None = None
+        self._xray_client: Any = None
         self._random = Random()
         self._started = False
         self._origin: str | None = None
@@ -122,7 +129,7 @@ class DefaultSampler:
         """Replace the local fallback rules (``configure(sampling_rules=...)``)."""
         self._local_sampler.load_local_rules(rules)
 
-    def load_settings(self, daemon_config: object, context: object, origin: str | None = None) -> None:
+    def load_settings(self, daemon_config: DaemonConfig, context: Any, origin: str | None = None) -> None:
         """Point the pollers at the daemon's TCP address (or ``xray_client``) and set the origin.
 
         ``daemon_config`` needs ``tcp_ip``/``tcp_port``; ``context`` is only stored (the
@@ -135,7 +142,7 @@ class DefaultSampler:
         self._connector.context = context
         self._origin = origin
 
-    def _process_matched_rule(self, rule: object, now: int) -> bool | str:
+    def _process_matched_rule(self, rule: SamplingRule, now: int) -> bool | str:
         rule.increment_request_count()
         decision = rule.reservoir.borrow_or_take(now, rule.can_borrow)
         if decision is ReservoirDecision.BORROW:
@@ -149,9 +156,9 @@ class DefaultSampler:
         return rule.name
 
     @property
-    def xray_client(self) -> object | None:
+    def xray_client(self) -> Any:
         return self._xray_client
 
     @xray_client.setter
-    def xray_client(self, v: object | None) -> None:
+    def xray_client(self, v: Any) -> None:
         self._xray_client = v

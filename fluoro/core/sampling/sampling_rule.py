@@ -14,7 +14,7 @@ class SamplingRule:
     def __init__(
         self,
         name: str,
-        priority: int,
+        priority: float,
         rate: float,
         reservoir_size: int,
         host: str | None = None,
@@ -121,7 +121,7 @@ class SamplingRule:
         return self._name
 
     @property
-    def priority(self) -> int:
+    def priority(self) -> float:
         return self._priority
 
     @property

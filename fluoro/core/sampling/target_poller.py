@@ -6,6 +6,13 @@ import logging
 import threading
 from random import Random
 
+TYPE_CHECKING = False  # typing is not imported at runtime (import cost)
+if TYPE_CHECKING:
+    from .connector import ServiceConnector
+    from .rule_cache import RuleCache
+    from .rule_poller import RulePoller
+    from .sampling_rule import SamplingRule
+
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 10  # seconds between GetSamplingTargets calls
@@ -18,7 +25,7 @@ class TargetPoller:
     it wakes the rule poller instead of waiting out the 5-minute interval.
     """
 
-    def __init__(self, cache: object, rule_poller: object, connector: object) -> None:
+    def __init__(self, cache: RuleCache, rule_poller: RulePoller, connector: ServiceConnector) -> None:
         self._cache = cache
         self._rule_poller = rule_poller
         self._connector = connector
@@ -28,8 +35,11 @@ class TargetPoller:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._stopped.clear()
-        thread = threading.Thread(target=self._worker, name="fluoro-sampling-targets", daemon=True)
+        # A fresh event per thread: a stopped thread never resumes because of a later start().
+        self._stopped = stopped = threading.Event()
+        thread = threading.Thread(
+            target=self._worker, args=(stopped,), name="fluoro-sampling-targets", daemon=True
+        )
         self._thread = thread
         thread.start()
 
@@ -37,8 +47,9 @@ class TargetPoller:
         """End the polling thread (tests, shutdown); not in upstream."""
         self._stopped.set()
 
-    def _worker(self) -> None:
-        while not self._stopped.wait(self._interval + self._get_jitter()):
+    def _worker(self, stopped: threading.Event | None = None) -> None:
+        stopped = stopped or self._stopped
+        while not stopped.wait(self._interval + self._get_jitter()):
             try:
                 self._do_work()
             except Exception:
@@ -62,7 +73,7 @@ class TargetPoller:
             log.info("Performing out-of-band sampling rule polling to fetch updated rules.")
             self._rule_poller.wake_up()
 
-    def _get_candidates(self, all_rules: list) -> list:
+    def _get_candidates(self, all_rules: list[SamplingRule]) -> list[SamplingRule]:
         """Rules matched since the last report whose reporting interval has come round."""
         return [rule for rule in all_rules if rule.ever_matched() and rule.time_to_report()]
 

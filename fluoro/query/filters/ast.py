@@ -7,7 +7,7 @@ capability checks (``fluoro.store.api.Capabilities``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Union
+from typing import ClassVar, Union
 
 Value = Union[str, float, bool]
 
@@ -74,8 +74,8 @@ class Annotation(Node):
 
     kind: ClassVar[str] = "annotation"
     key: str
-    op: Optional[str] = None
-    value: Optional[Value] = None
+    op: str | None = None
+    value: Value | None = None
 
 
 def walk(node: Node) -> list[Node]:

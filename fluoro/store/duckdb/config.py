@@ -8,7 +8,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DuckDBConfig:
     path: str = ":memory:"
-    memory_limit: str = "192MB"
+    memory_limit: str = "128MB"
     threads: int = 2
     # Documents per compressed chunk: bigger compresses better, smaller reads faster.
     chunk_docs: int = 128
+    # Checkpoints run on their own thread every ``checkpoint_every`` seconds, so a
+    # commit never waits for one (an inline checkpoint stalls ingest for up to ~1 s).
+    # The threshold is only the safety net for an automatic, inline checkpoint.
+    checkpoint_every: float = 2.0
+    checkpoint_threshold: str = "256MB"

@@ -2,7 +2,7 @@
 
 User text only ever reaches the database as bound parameters.  Conditions
 on a single segment's fields (``user``, ``annotation.*``) become semi-joins
-on ``trace_id``; conjuncts of that kind are also returned separately so the
+on ``trace_key``; conjuncts of that kind are also returned separately so the
 reader can apply them before aggregating, which is what keeps annotation
 searches fast.
 """
@@ -67,7 +67,8 @@ class _Compiler:
         self.window_params = window_params
 
     def semi(self, table: str, cond: str, params: list[Any], out: list[Any]) -> str:
-        sql = f"t.trace_id IN (SELECT trace_id FROM {table} WHERE {cond} AND {self.window_sql})"
+        # Joined on the integer key: a 64-bit collision could admit a stray trace; accepted.
+        sql = f"t.trace_key IN (SELECT trace_key FROM {table} WHERE {cond} AND {self.window_sql})"
         out.extend(params)
         out.extend(self.window_params)
         return sql
@@ -132,6 +133,6 @@ def compile_filter(node: Node | None, window_sql: str, window_params: list[Any])
     for item in node.items if isinstance(node, And) else (node,):
         if isinstance(item, Annotation) or (isinstance(item, Compare) and item.field == "user"):
             sub_params: list[Any] = []
-            sql = compiler.node(item, sub_params).replace("t.trace_id IN", "trace_id IN", 1)
+            sql = compiler.node(item, sub_params).replace("t.trace_key IN", "trace_key IN", 1)
             prefilters.append((sql, sub_params))
     return Compiled(where, params, prefilters)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import duckdb
 import pyarrow as pa
 
-from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
+from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery, trace_key
 from fluoro.store.duckdb.filter_sql import compile_filter
 
 _ROOT = (
@@ -37,18 +37,22 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
     if not ids:
         return []
     times = [int(t[2:10], 16) for t in ids]
+    # Semi-joins on list parameters become hash joins; the integer key does the
+    # scanning, the string comparison only confirms (a 64-bit collision is possible).
     rows = conn.execute(
         "SELECT trace_id, id, in_progress, received, chunk, off, len FROM segments"
-        f" WHERE trace_time BETWEEN ? AND ? AND trace_id IN ({_placeholders(len(ids))})",
-        [min(times), max(times), *ids],
+        " WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))",
+        [min(times), max(times), [trace_key(t) for t in ids]],
     ).fetchall()
+    wanted = set(ids)
+    rows = [r for r in rows if r[0] in wanted]
     chunks = sorted({int(r[4]) for r in rows})
     blobs: dict[int, bytes] = {}
     if chunks:
         for chunk, raw_size, data in conn.execute(
-            f"SELECT chunk, raw_size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
-            f" AND chunk IN ({_placeholders(len(chunks))})",
-            [chunks[0], chunks[-1], *chunks],
+            "SELECT chunk, raw_size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
+            " AND chunk IN (SELECT unnest(?::BIGINT[]))",
+            [chunks[0], chunks[-1], chunks],
         ).fetchall():
             blobs[int(chunk)] = pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
     out = []
@@ -56,7 +60,8 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
         blob = blobs.get(int(chunk))
         if blob is None:
             continue
-        out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), blob[off : off + length]))
+        doc = blob[off : off + length].replace(b"\x00", trace_id.encode()).replace(b"\x01", seg_id.encode())
+        out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), doc))
     return out
 
 
@@ -70,10 +75,13 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
             rows_params.append(query.after[0])
         sort = "max(trace_time)::DOUBLE"
         compiled = compile_filter(query.filter, window, wparams)
-        for sql, params in compiled.prefilters:
+        for sql, sql_params in compiled.prefilters:
             rows_where += f" AND {sql}"
-            rows_params.extend(params)
-        agg = f"SELECT trace_id, {sort} AS sort_time, {_AGGREGATES} FROM segments WHERE {rows_where} GROUP BY trace_id"
+            rows_params.extend(sql_params)
+        agg = (
+            f"SELECT trace_key, trace_id, {sort} AS sort_time, {_AGGREGATES} FROM segments"
+            f" WHERE {rows_where} GROUP BY trace_key, trace_id"
+        )
         params: list[Any] = rows_params
     else:
         event = query.range_type is TimeRangeType.EVENT
@@ -86,10 +94,14 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
             cand_params = [start, end]
             sort = "max(end_time)"
         compiled = compile_filter(query.filter, "TRUE", [])
-        cand = f"SELECT trace_id, least({sort}, ?) AS sort_time FROM segments WHERE {cand_where} GROUP BY trace_id"
+        cand = (
+            f"SELECT trace_key, trace_id, least({sort}, ?) AS sort_time FROM segments"
+            f" WHERE {cand_where} GROUP BY trace_key, trace_id"
+        )
         agg = (
-            f"SELECT s.trace_id, any_value(c.sort_time) AS sort_time, {_AGGREGATES} FROM segments s"
-            f" JOIN ({cand}) c ON c.trace_id = s.trace_id GROUP BY s.trace_id"
+            f"SELECT s.trace_key, s.trace_id, any_value(c.sort_time) AS sort_time, {_AGGREGATES} FROM segments s"
+            f" JOIN ({cand}) c ON c.trace_key = s.trace_key AND c.trace_id = s.trace_id"
+            " GROUP BY s.trace_key, s.trace_id"
         )
         params = [end, *cand_params]
     where = compiled.where
@@ -112,7 +124,7 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
 
 
 def _processed(conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool) -> int:
-    """Traces looked at for this page, matching or not."""
+    """Traces looked at for this page, matching or not, counted by their root segments."""
     upper = query.after[0] if query.after else query.end
     lower = hits[-1].sort_time if (hits and more) else query.start
     if query.range_type is TimeRangeType.TRACE_ID:
@@ -122,6 +134,6 @@ def _processed(conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[Tr
     else:
         cond, params = "end_time >= ? AND end_time <= ?", [lower, upper]
     row = conn.execute(
-        f"SELECT count(DISTINCT trace_id) FROM segments WHERE {cond}", params
+        f"SELECT count(*) FROM segments WHERE {cond} AND parent_id IS NULL AND NOT is_sub", params
     ).fetchone()
-    return int(row[0]) if row else 0
+    return max(int(row[0]) if row else 0, len(hits))

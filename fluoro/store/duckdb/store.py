@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from importlib import resources
@@ -9,13 +10,15 @@ from typing import Sequence
 
 import duckdb
 
-from fluoro.store.api import Capabilities, SegmentBatch, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
+from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.config import DuckDBConfig
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "1"
+log = logging.getLogger("fluoro.store")
 
 
 class DuckDBStore:
@@ -26,7 +29,12 @@ class DuckDBStore:
         if config.path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(config.path)), exist_ok=True)
         self._db = duckdb.connect(
-            config.path, config={"memory_limit": config.memory_limit, "threads": config.threads}
+            config.path,
+            config={
+                "memory_limit": config.memory_limit,
+                "threads": config.threads,
+                "checkpoint_threshold": config.checkpoint_threshold,
+            },
         )
         schema = resources.files("fluoro.store.duckdb").joinpath("schema.sql").read_text()
         self._db.execute(schema)
@@ -36,15 +44,37 @@ class DuckDBStore:
         self._writer = ChunkWriter(self._db, config.chunk_docs)
         self._write_lock = threading.Lock()
         self._closed = False
+        self._dirty = False
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if config.path != ":memory:" and config.checkpoint_every > 0:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="fluoro-checkpoint", daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Checkpoint beside the writer: DuckDB lets appends commit meanwhile."""
+        cur = self._db.cursor()
+        try:
+            while not self._stop.wait(self.config.checkpoint_every):
+                if not self._dirty:
+                    continue
+                self._dirty = False
+                try:
+                    cur.execute("CHECKPOINT")
+                except duckdb.Error:
+                    log.warning("background checkpoint failed; the next one retries", exc_info=True)
+        finally:
+            cur.close()
 
     def capabilities(self) -> Capabilities:
         return CAPABILITIES
 
-    def write(self, batch: SegmentBatch) -> None:
+    def write(self, batch: ArrowBatch) -> None:
         if not len(batch):
             return
         with self._write_lock:
             self._writer.write(batch)
+        self._dirty = True
 
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
         cur = self._db.cursor()
@@ -90,6 +120,9 @@ class DuckDBStore:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         with self._write_lock:
             try:
                 self._db.execute("CHECKPOINT")

@@ -10,20 +10,18 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from fluoro.store.api import SegmentBatch
+from fluoro.store.columns import ArrowBatch
 
-_SEGMENT_COLUMNS = (
-    "trace_id", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
-    "received", "name", "origin", "fault", "error", "throttle", "any_throttle", "http_method",
-    "http_url", "http_status", "user_agent", "client_ip", "user",
+_COLUMNS = ", ".join(
+    f'"{c}"'
+    for c in (
+        "trace_id", "trace_key", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
+        "received", "name", "origin", "fault", "error", "throttle", "any_throttle", "http_method",
+        "http_url", "http_status", "user_agent", "client_ip", "user", "chunk", "off", "len",
+    )
 )  # fmt: skip
-_TYPES: dict[str, Any] = {
-    "is_sub": pa.bool_(), "in_progress": pa.bool_(), "trace_time": pa.int64(),
-    "start_time": pa.float64(), "end_time": pa.float64(), "received": pa.float64(),
-    "fault": pa.bool_(), "error": pa.bool_(), "throttle": pa.bool_(), "any_throttle": pa.bool_(),
-    "http_status": pa.int16(),
-}  # fmt: skip
 
 
 class ChunkWriter:
@@ -35,54 +33,52 @@ class ChunkWriter:
         row = conn.execute("SELECT count(*) FROM segments WHERE in_progress").fetchone()
         self.in_progress_stored = bool(row and row[0])
 
-    def write(self, batch: SegmentBatch) -> None:
-        keep = self._superseded_mask(batch)
-        n = len(batch)
+    def write(self, batch: ArrowBatch) -> None:
+        seg = batch.segments
+        has_progress = bool(pc.any(seg["in_progress"]).as_py())
+        if has_progress:
+            seg = seg.filter(pa.array(self._superseded_mask(seg)))
+        # A trace's documents usually arrive in one flush; sorted, they share a chunk,
+        # so reading a trace decompresses one chunk instead of one per document.
+        seg = seg.take(pc.sort_indices(seg, [("trace_id", "ascending")]))
+        # Random ids are the least compressible bytes of a document, and the columns
+        # already hold them: replace them by one-byte markers (see schema.sql).
+        docs: list[bytes] = [
+            doc.replace(trace_id.encode(), b"\x00").replace(seg_id.encode(), b"\x01")
+            for doc, trace_id, seg_id in zip(
+                seg["doc"].to_pylist(), seg["trace_id"].to_pylist(), seg["id"].to_pylist()
+            )
+        ]
+        received: list[float] = seg["received"].to_pylist()
+        n = len(docs)
         chunk_ids: list[int] = [0] * n
         offsets: list[int] = [0] * n
         lengths: list[int] = [0] * n
         chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "data": []}
-        kept = [i for i in range(n) if keep[i]]
-        for start in range(0, len(kept), self.chunk_docs):
-            part = kept[start : start + self.chunk_docs]
+        step = self.chunk_docs
+        for start in range(0, n, step):
             chunk = self.next_chunk
             self.next_chunk += 1
             pos = 0
-            for i in part:
-                size = len(batch.doc[i])
+            for i in range(start, min(n, start + step)):
+                size = len(docs[i])
                 chunk_ids[i], offsets[i], lengths[i] = chunk, pos, size
                 pos += size
-            raw = b"".join(batch.doc[i] for i in part)
+            raw = b"".join(docs[start : start + step])
             chunk_rows["chunk"].append(chunk)
-            chunk_rows["received"].append(max(batch.received[i] for i in part))
+            chunk_rows["received"].append(max(received[start : start + step]))
             chunk_rows["raw_size"].append(len(raw))
             chunk_rows["data"].append(pa.compress(raw, codec="zstd", asbytes=True))
-        columns: dict[str, Any] = {}
-        for name in _SEGMENT_COLUMNS:
-            values = getattr(batch, name)
-            if len(kept) != n:
-                values = [values[i] for i in kept]
-            columns[name] = pa.array(values, type=_TYPES.get(name, pa.string()))
-        columns["chunk"] = pa.array([chunk_ids[i] for i in kept], type=pa.int64())
-        columns["off"] = pa.array([offsets[i] for i in kept], type=pa.int32())
-        columns["len"] = pa.array([lengths[i] for i in kept], type=pa.int32())
-        seg_tbl = pa.table(columns)
+        seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
+        seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
+        seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
         chunk_tbl = pa.table({
             "chunk": pa.array(chunk_rows["chunk"], pa.int64()),
             "received": pa.array(chunk_rows["received"], pa.float64()),
             "raw_size": pa.array(chunk_rows["raw_size"], pa.int32()),
             "data": pa.array(chunk_rows["data"], pa.binary()),
         })  # fmt: skip
-        ann_tbl = pa.table({
-            "trace_id": pa.array(batch.ann_trace_id, pa.string()),
-            "trace_time": pa.array(batch.ann_trace_time, pa.int64()),
-            "received": pa.array([batch.received[0] if n else 0.0] * len(batch.ann_key), pa.float64()),
-            "key": pa.array(batch.ann_key, pa.string()),
-            "s": pa.array(batch.ann_str, pa.string()),
-            "n": pa.array(batch.ann_num, pa.float64()),
-            "b": pa.array(batch.ann_bool, pa.bool_()),
-        })  # fmt: skip
-        has_progress = any(batch.in_progress[i] for i in kept)
+        ann_tbl = batch.annotations
         conn = self.conn
         conn.execute("BEGIN TRANSACTION")
         try:
@@ -95,10 +91,10 @@ class ChunkWriter:
                     "DELETE FROM segments s WHERE s.in_progress AND EXISTS (SELECT 1 FROM _seg_batch b"
                     " WHERE NOT b.in_progress AND b.trace_id = s.trace_id AND b.id = s.id)"
                 )
-            conn.execute("INSERT INTO segments SELECT * FROM _seg_batch")
-            conn.execute("INSERT INTO chunks SELECT * FROM _chunk_batch")
-            if len(batch.ann_key):
-                conn.execute("INSERT INTO annotations SELECT * FROM _ann_batch")
+            conn.execute(f"INSERT INTO segments ({_COLUMNS}) SELECT {_COLUMNS} FROM _seg_batch")
+            conn.execute("INSERT INTO chunks SELECT chunk, received, raw_size, data FROM _chunk_batch")
+            if ann_tbl.num_rows:
+                conn.execute("INSERT INTO annotations SELECT trace_key, trace_time, received, key, s, n, b FROM _ann_batch")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -108,23 +104,23 @@ class ChunkWriter:
                 conn.unregister(name)
         self.in_progress_stored = self.in_progress_stored or has_progress
 
-    def _superseded_mask(self, batch: SegmentBatch) -> list[bool]:
+    def _superseded_mask(self, seg: pa.Table) -> list[bool]:
         """Drop in-progress documents whose complete version is already known."""
-        n = len(batch)
+        trace_ids: list[str] = seg["trace_id"].to_pylist()
+        ids: list[str] = seg["id"].to_pylist()
+        flags: list[bool] = seg["in_progress"].to_pylist()
+        times: list[int] = seg["trace_time"].to_pylist()
+        n = len(ids)
         keep = [True] * n
-        progress = [i for i in range(n) if batch.in_progress[i]]
-        if not progress:
-            return keep
-        complete = {(batch.trace_id[i], batch.id[i]) for i in range(n) if not batch.in_progress[i]}
-        times = sorted({batch.trace_time[i] for i in progress})
-        traces = sorted({batch.trace_id[i] for i in progress})
+        progress = [i for i in range(n) if flags[i]]
+        complete = {(trace_ids[i], ids[i]) for i in range(n) if not flags[i]}
         rows = self.conn.execute(
             "SELECT trace_id, id FROM segments WHERE NOT in_progress AND list_contains(?, trace_time)"
             " AND list_contains(?, trace_id)",
-            [times, traces],
+            [sorted({times[i] for i in progress}), sorted({trace_ids[i] for i in progress})],
         ).fetchall()
         complete.update((str(t), str(i)) for t, i in rows)
         for i in progress:
-            if (batch.trace_id[i], batch.id[i]) in complete:
+            if (trace_ids[i], ids[i]) in complete:
                 keep[i] = False
         return keep

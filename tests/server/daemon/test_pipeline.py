@@ -9,6 +9,7 @@ from typing import Any
 from fluoro.daemon.pipeline import Pipeline, PipelineConfig
 from fluoro.daemon.queue import DropOldestQueue
 from fluoro.store.api import SegmentBatch
+from fluoro.store.columns import ArrowBatch
 
 from ..helpers import HEADER
 from ..helpers_docs import segment
@@ -22,10 +23,10 @@ class SlowStore:
         self.gate = threading.Event()
         self.max_batch = 0
 
-    def write(self, batch: SegmentBatch) -> None:
+    def write(self, batch: ArrowBatch) -> None:
         self.gate.wait()
         self.max_batch = max(self.max_batch, len(batch))
-        self.ids.extend(batch.id)
+        self.ids.extend(batch.segments["id"].to_pylist())
 
     def delete_before(self, received_before: float) -> int:
         return 0
@@ -33,7 +34,7 @@ class SlowStore:
 
 def test_drop_oldest_queue_bounds_bytes() -> None:
     q: DropOldestQueue[int] = DropOldestQueue(max_bytes=100)
-    dropped = sum(q.put(i, 10) for i in range(25))
+    dropped = sum(len(q.put(i, 10)) for i in range(25))
     assert dropped == 15 and q.bytes <= 100 and q.pop_many(100) == list(range(15, 25))
 
 
@@ -71,3 +72,19 @@ def test_http_batches_are_acknowledged_after_commit() -> None:
     assert done.wait(10)
     assert acked == [(None, [doc["id"]])]
     pipeline.stop()
+
+
+def test_retention_runs_between_flushes_without_stopping_ingest() -> None:
+    store = SlowStore()
+    store.gate.set()
+    cutoffs: list[float] = []
+    store.delete_before = lambda before: cutoffs.append(before) or 0  # type: ignore[method-assign]
+    config = PipelineConfig(flush_interval=0.01, retention_seconds=86400.0, retention_every=0.0)
+    pipeline = Pipeline(store, config)  # type: ignore[arg-type]
+    pipeline.start()
+    docs = [segment() for _ in range(50)]
+    for d in docs:
+        pipeline.submit_datagram(HEADER + json.dumps(d).encode())
+    pipeline.stop()
+    assert cutoffs and all(c < docs[0]["start_time"] - 86000 for c in cutoffs)
+    assert sorted(store.ids) == sorted(d["id"] for d in docs)

@@ -64,7 +64,7 @@ class LocalSampler:
             for rule in self._rules:
                 if rule.applies(host, method, path):
                     return self._should_trace(rule)
-        return self._should_trace(default_rule)
+        return self._should_trace(default_rule)  # type: ignore[arg-type]
 
     def load_local_rules(self, rules: dict) -> None:
         """Replace all rules with the manifest ``rules`` (version 1 or 2); atomic on error."""

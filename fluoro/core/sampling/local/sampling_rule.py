@@ -6,6 +6,10 @@ from ...exceptions.exceptions import InvalidSamplingManifestError
 from ...utils.search_pattern import wildcard_match
 from .reservoir import Reservoir
 
+TYPE_CHECKING = False  # typing is not imported at runtime (import cost)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class SamplingRule:
     """A custom or default local rule: wildcard match on host/method/path, then target + rate.
@@ -29,14 +33,14 @@ class SamplingRule:
         else:
             raise InvalidSamplingManifestError(f"Manifest version: {version} is not supported.")
         self._version = version
-        self._fixed_target = rule_dict.get(self.FIXED_TARGET)
-        self._rate = rule_dict.get(self.RATE)
+        self._fixed_target: Any = rule_dict.get(self.FIXED_TARGET)
+        self._rate: Any = rule_dict.get(self.RATE)
         self._host = rule_dict.get(self._host_key)
         self._method = rule_dict.get(self.METHOD)
         self._path = rule_dict.get(self.PATH)
         self._default = default
         self._validate()
-        self._reservoir = Reservoir(self._fixed_target)
+        self._reservoir = Reservoir(self._fixed_target)  # type: ignore[arg-type]  # validated
 
     def applies(self, host: str | None, method: str | None, path: str | None) -> bool:
         """True if the request matches; a missing (falsy) request field counts as a match."""

@@ -1,0 +1,129 @@
+"""Query benchmark: 1,000,000 stored segments, then BatchGetTraces and GetTraceSummaries over HTTP.
+
+    python bench/query.py [--segments 1000000]
+
+Data: the last hour, traces of 1 root segment plus 3 child segments (4 documents),
+each root annotated customer=c<0..999>.  Loaded straight into the DuckDB file
+(ingest speed is bench/ingest.py's job), then a real server is started on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import db_usage, dumps, free_port, machine, rss_mb, spawn, typical_segment  # noqa: E402
+
+
+def load(path: str, segments: int, now: float) -> list[str]:
+    from fluoro.ingest import ingest
+    from fluoro.store import open_store
+    from fluoro.store.api import SegmentBatch
+    from fluoro.store.columns import ArrowBatch
+
+    rng = random.Random(42)
+    store = open_store(path)
+    trace_ids: list[str] = []
+    batch = SegmentBatch()
+    traces = segments // 4
+    for i in range(traces):
+        t = now - 3600 + 3600 * i / traces
+        root = typical_segment(rng, t)
+        trace_ids.append(root["trace_id"])
+        ingest(batch, dumps(root), t)
+        for _ in range(3):
+            child = typical_segment(rng, t, trace_id=root["trace_id"])
+            child["parent_id"] = root["subsegments"][1]["id"]
+            child.pop("annotations")
+            ingest(batch, dumps(child), t)
+        if len(batch) >= 40_000:
+            store.write(ArrowBatch.from_batch(batch))
+            batch = SegmentBatch()
+    if len(batch):
+        store.write(ArrowBatch.from_batch(batch))
+    store.close()
+    return trace_ids
+
+
+def timed(fn: object, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    s = sorted(samples)
+    return {"median_ms": 1000 * statistics.median(s), "p99_ms": 1000 * s[min(len(s) - 1, int(len(s) * 0.99))]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--segments", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    import httpx
+
+    print(f"# bench/query.py on {machine()}")
+    tmp = tempfile.mkdtemp(prefix="fluoro-query-")
+    db = os.path.join(tmp, "traces.duckdb")
+    now = time.time()
+    t = time.perf_counter()
+    trace_ids = load(db, args.segments, now)
+    size, used = db_usage(db)
+    print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
+          f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
+    port = free_port()
+    proc = spawn(port, db)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+    rng = random.Random(1)
+
+    def post(path: str, body: dict) -> dict:  # type: ignore[type-arg]
+        r = client.post(path, content=json.dumps(body))
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def batch_get() -> None:
+        ids = rng.sample(trace_ids, 5)
+        out = post("/Traces", {"TraceIds": ids})
+        assert len(out["Traces"]) == 5 and all(len(tr["Segments"]) >= 4 for tr in out["Traces"])
+
+    def summaries_annotation() -> None:
+        out = post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1,
+                                       "FilterExpression": f'annotation.customer = "c{rng.randrange(1000)}"'})  # fmt: skip
+        assert out["TraceSummaries"]
+
+    def summaries_plain() -> None:
+        post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1})
+
+    def summaries_flags() -> None:
+        post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1, "FilterExpression": "fault AND responsetime > 0.1"})
+
+    for fn in (batch_get, summaries_annotation):  # warm caches
+        timed(fn, 3)
+    results = {
+        "BatchGetTraces(5)": summary(timed(batch_get, args.runs)),
+        "GetTraceSummaries 1h annotation filter": summary(timed(summaries_annotation, args.runs)),
+        "GetTraceSummaries 1h fault+responsetime": summary(timed(summaries_flags, max(5, args.runs // 5))),
+        "GetTraceSummaries 1h no filter": summary(timed(summaries_plain, max(5, args.runs // 5))),
+    }
+    for name, r in results.items():
+        print(f"{name}: median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
+    print(f"server RSS after queries: {rss_mb(proc.pid):.0f} MB")
+    proc.terminate()
+    proc.wait(60)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""UDP receiving and parsing in a child process, so the GIL is never contended per datagram.
+
+In one process, every ``recv`` releases the GIL and then waits up to the
+switch interval to get it back from the writer thread, which caps intake far
+below the socket's rate.  The child (``fluoro.ingest.worker.run``) owns the
+socket, decodes and validates documents into columnar batches, and sends each
+batch (with counter deltas) to the parent over a pipe.  It stops when told to
+(draining what the kernel already holds first) or when its parent disappears.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import threading
+from typing import Any, Callable
+
+import msgspec
+
+from fluoro.ingest import Reject, worker
+from fluoro.store.api import SegmentBatch
+from fluoro.store.columns import ArrowBatch
+
+log = logging.getLogger("fluoro.udp")
+
+
+class UDPProcessReceiver:
+    """Same interface as ``UDPReceiver``; ``on_batch`` runs on a parent thread per shipped batch.
+
+    If the child dies (a crash, an OOM kill), the pump thread logs it and starts
+    a new one on the same port, so UDP intake resumes by itself.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        on_batch: Callable[[ArrowBatch, int, dict[str, int], list[Reject]], None],
+        batch_docs: int = 2000,
+        interval: float = 0.05,
+    ) -> None:
+        self._ctx = mp.get_context("spawn")
+        self._stop = self._ctx.Event()
+        self._args = (host, batch_docs, interval)
+        self.restarts = 0
+        self.port: int = self._spawn(port)
+        self.on_batch = on_batch
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="fluoro-udp-pump", daemon=True)
+
+    def _spawn(self, port: int) -> int:
+        host, batch_docs, interval = self._args
+        self._conn, child_conn = self._ctx.Pipe(duplex=False)
+        self._proc = self._ctx.Process(
+            target=worker.run, args=(host, port, child_conn, self._stop, batch_docs, interval),
+            name="fluoro-udp", daemon=True,
+        )  # fmt: skip
+        self._proc.start()
+        child_conn.close()
+        if not self._conn.poll(30):
+            self._proc.kill()
+            raise OSError("UDP receiver process did not start")
+        msg = self._conn.recv()
+        if msg[0] != "ready":
+            self._proc.join(5)
+            raise OSError(f"UDP bind failed: {msg[1]}")
+        return int(msg[1])
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            while True:
+                try:
+                    msg: Any = self._conn.recv()
+                except (EOFError, OSError):
+                    if self._stop.is_set():
+                        return
+                    self._proc.join(5)
+                    log.error("UDP receiver process exited unexpectedly (code %s); restarting it",
+                              self._proc.exitcode)  # fmt: skip
+                    self._restart()
+                    continue
+                if msg[0] == "done":
+                    return
+                if msg[0] == "batch":
+                    batch = ArrowBatch.from_batch(SegmentBatch(**msgspec.msgpack.decode(msg[1])))
+                    self.on_batch(batch, msg[2], msg[3], [Reject(*r) for r in msg[4]])
+        finally:
+            self._done.set()
+
+    def _restart(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._conn.close()
+                self._spawn(self.port)
+                self.restarts += 1
+                return
+            except OSError:
+                log.exception("could not restart the UDP receiver; retrying")
+                self._stop.wait(1.0)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop receiving; returns once every datagram the child took is handed over."""
+        self._stop.set()
+        self._done.wait(timeout)
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._conn.close()

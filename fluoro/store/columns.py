@@ -1,0 +1,78 @@
+"""The Arrow form of a ``SegmentBatch``: what crosses process boundaries and reaches ``write``.
+
+Arrow keeps the hot path out of Python objects: a UDP receiver process
+builds these tables once, ships them as IPC bytes (no pickling of millions of
+small strings), and the writer hands them to the backend's bulk append.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from fluoro.store.api import SegmentBatch
+
+SEGMENT_SCHEMA = pa.schema([
+    ("trace_id", pa.string()), ("trace_key", pa.int64()), ("id", pa.string()), ("parent_id", pa.string()),
+    ("is_sub", pa.bool_()),
+    ("in_progress", pa.bool_()), ("trace_time", pa.int64()), ("start_time", pa.float64()),
+    ("end_time", pa.float64()), ("received", pa.float64()), ("name", pa.string()), ("origin", pa.string()),
+    ("fault", pa.bool_()), ("error", pa.bool_()), ("throttle", pa.bool_()), ("any_throttle", pa.bool_()),
+    ("http_method", pa.string()), ("http_url", pa.string()), ("http_status", pa.int16()),
+    ("user_agent", pa.string()), ("client_ip", pa.string()), ("user", pa.string()), ("doc", pa.binary()),
+])  # fmt: skip
+ANNOTATION_SCHEMA = pa.schema([
+    ("trace_id", pa.string()), ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("received", pa.float64()),
+    ("key", pa.string()),
+    ("s", pa.string()), ("n", pa.float64()), ("b", pa.bool_()),
+])  # fmt: skip
+_ANN_SOURCES = ("ann_trace_id", "ann_trace_key", "ann_trace_time", "ann_received", "ann_key", "ann_str", "ann_num", "ann_bool")
+
+
+@dataclass
+class ArrowBatch:
+    segments: pa.Table
+    annotations: pa.Table
+
+    def __len__(self) -> int:
+        return int(self.segments.num_rows)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.segments.nbytes + self.annotations.nbytes)
+
+    @classmethod
+    def from_batch(cls, batch: SegmentBatch) -> ArrowBatch:
+        seg = pa.table(
+            [pa.array(getattr(batch, f.name), type=f.type) for f in SEGMENT_SCHEMA], schema=SEGMENT_SCHEMA
+        )
+        ann = pa.table(
+            [pa.array(getattr(batch, src), type=f.type) for src, f in zip(_ANN_SOURCES, ANNOTATION_SCHEMA)],
+            schema=ANNOTATION_SCHEMA,
+        )
+        return cls(seg, ann)
+
+    @classmethod
+    def concat(cls, parts: Sequence[ArrowBatch]) -> ArrowBatch:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            pa.concat_tables([p.segments for p in parts]).combine_chunks(),
+            pa.concat_tables([p.annotations for p in parts]).combine_chunks(),
+        )
+
+    def to_ipc(self) -> tuple[bytes, bytes]:
+        return _ipc(self.segments), _ipc(self.annotations)
+
+    @classmethod
+    def from_ipc(cls, segments: Any, annotations: Any) -> ArrowBatch:
+        return cls(pa.ipc.open_stream(segments).read_all(), pa.ipc.open_stream(annotations).read_all())
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
