@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m fluoro.demo
+	$(PY) -m fluoro.cli demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

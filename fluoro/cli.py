@@ -32,6 +32,12 @@ def _server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from fluoro.demo.run import main as demo_main
+
+    return demo_main(args.demo_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluoro", description="Self-hosted, X-Ray compatible tracing.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse UDP in a thread instead of a child process (lower throughput, one process)",
     )  # fmt: skip
     server.set_defaults(func=_server)
+    demo = sub.add_parser("demo", help="start a server, trace a sample app, read the traces back")
+    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="options for the demo (see fluoro demo -- --help)")
+    demo.set_defaults(func=_demo)
     return parser
 
 

@@ -44,13 +44,15 @@ def store_user(dynamodb, s3, table: str, bucket: str, user: dict) -> None:  # ty
         s3.put_object(Bucket=bucket, Key="users/%s/info.txt" % user["userId"], Body=b"User data")
 
 
-def handle_request(dynamodb, s3, table: str, bucket: str, name: str) -> str:  # type: ignore[no-untyped-def]
+def handle_request(dynamodb, s3, table: str, bucket: str, name: str, run_id: str = "") -> str:  # type: ignore[no-untyped-def]
     """One request: a segment with the three samples inside it."""
     user = {"userId": str(uuid.uuid4()), "name": name, "email": "%s@example.com" % name}
     with xray_recorder.in_segment("user-service") as segment:
         segment.put_http_meta("method", "POST")
         segment.put_http_meta("url", "http://localhost/dev/users")
         segment.put_annotation("user_name", name)
+        if run_id:
+            segment.put_annotation("demo_run", run_id)
         segment.set_user(user["userId"])
         manual_subsegments()
         decorated()

@@ -4,11 +4,13 @@ and read the traces back through the X-Ray API with boto3, as the AWS console wo
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 130)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = args.port or _free_port()
     endpoint = "http://127.0.0.1:%d" % port
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         from fluoro.core import patch_all, xray_recorder
         from fluoro.demo.app import handle_request
 
-        xray_recorder.configure(service="user-service", daemon_address="127.0.0.1:%d" % port, sampling=False)
-        patch_all()
         dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint)
         s3 = boto3.client("s3", endpoint_url=aws_endpoint)
         table, bucket = "xray-sample-users-table", "xray-sample-user-files"
@@ -93,16 +94,25 @@ def main(argv: list[str] | None = None) -> int:
                               KeySchema=[{"AttributeName": "userId", "KeyType": "HASH"}])
         s3.create_bucket(Bucket=bucket)
 
+        # The article's set-up: configure the recorder, then patch_all() for boto3.
+        xray_recorder.configure(service="user-service", daemon_address="127.0.0.1:%d" % port, sampling=False)
+        patch_all()
+        run_id = uuid.uuid4().hex[:12]
+
         console.print("3. %d requests through the instrumented app (the last one writes to a missing bucket)"
                       % args.requests)
         for i in range(args.requests):
             target = bucket if i < args.requests - 1 else "no-such-bucket"
-            handle_request(dynamodb, s3, table, target, "user%d" % i)
+            handle_request(dynamodb, s3, table, target, "user%d" % i, run_id)
 
         console.print("4. reading back through the X-Ray API with boto3 (endpoint_url=%s)" % endpoint)
         from fluoro.demo.show import show_traces
 
-        show_traces(console, endpoint, expected=args.requests)
+        # Reading is not part of the traced app: no segment is open, and that is expected.
+        xray_recorder.configure(context_missing="IGNORE_ERROR")
+        logging.getLogger("fluoro.core").setLevel(logging.ERROR)
+
+        show_traces(console, endpoint, expected=args.requests, run_id=run_id)
         console.print("\nTry it yourself while the server runs:\n"
                       "  aws xray get-trace-summaries --endpoint-url %s --region us-east-1 "
                       "--start-time $(($(date +%%s)-600)) --end-time $(date +%%s)" % endpoint)

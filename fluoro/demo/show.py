@@ -19,7 +19,7 @@ def _bar(start: float, end: float, t0: float, span: float, width: int = 40) -> s
     return " " * left + "█" * min(length, width - left)
 
 
-def show_traces(console, endpoint: str, expected: int, wait: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def show_traces(console, endpoint: str, expected: int, run_id: str, wait: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.tree import Tree
 
@@ -28,18 +28,19 @@ def show_traces(console, endpoint: str, expected: int, wait: float = 10.0) -> No
     summaries: list = []
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        summaries = xray.get_trace_summaries(StartTime=now - 600, EndTime=now + 60)["TraceSummaries"]
+        summaries = xray.get_trace_summaries(StartTime=now - 600, EndTime=now + 60,
+                                             FilterExpression='annotation.demo_run = "%s"' % run_id)["TraceSummaries"]
         if len(summaries) >= expected:
             break
         time.sleep(0.3)
 
-    table = Table(title="GetTraceSummaries (%d traces)" % len(summaries))
+    table = Table(title='GetTraceSummaries, filter annotation.demo_run = "%s" (%d traces)' % (run_id, len(summaries)))
     for column in ("trace id", "method", "url", "status", "response time", "fault", "annotations"):
         table.add_column(column)
     for s in summaries:
         http = s.get("Http", {})
         annotations = ", ".join("%s=%s" % (k, v[0]["AnnotationValue"].popitem()[1])
-                                for k, v in s.get("Annotations", {}).items())
+                                for k, v in s.get("Annotations", {}).items() if k != "demo_run")
         table.add_row(s["Id"], http.get("HttpMethod", ""), http.get("HttpURL", ""), str(http.get("HttpStatus", "")),
                       "%.3f s" % s.get("ResponseTime", 0), str(s.get("HasFault", False)), annotations)
     console.print(table)
