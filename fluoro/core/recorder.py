@@ -22,8 +22,8 @@ from .emitters.udp_emitter import UDPEmitter
 from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundException
 from .lambda_launcher import check_in_lambda
 from .models.default_dynamic_naming import DefaultDynamicNaming
-from .models.entity import _copy_tree as _copy_meta
 from .models.dummy_entities import DummySegment, DummySubsegment
+from .models.entity import _copy_tree as _copy_meta
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
 from .streaming.default_streaming import DefaultStreaming

@@ -7,8 +7,8 @@ parent and child processes never share ids; it is several times cheaper than
 
 from __future__ import annotations
 
-from random import getrandbits
 import time
+from random import getrandbits
 
 
 def new_entity_id() -> str:
