@@ -276,7 +276,7 @@ class AWSXRayRecorder:
                     segment = sub.parent_segment
                     if not segment.in_progress:
                         if segment.ready_to_send():
-                            self._send_segment()
+                            self._send_segment(segment)
                     elif segment.sampled:
                         streaming = self._streaming
                         if type(streaming) is DefaultStreaming:
@@ -380,8 +380,8 @@ class AWSXRayRecorder:
         if isinstance(sampling_decision, str):
             segment.set_rule_name(sampling_decision)
 
-    def _send_segment(self) -> None:
-        segment = self.current_segment()
+    def _send_segment(self, segment=None) -> None:  # type: ignore[no-untyped-def]
+        segment = segment or self.current_segment()
         if not segment:
             return
         if segment.sampled:

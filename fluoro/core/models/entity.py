@@ -296,7 +296,10 @@ class Entity:
             else:
                 d["cause"] = cause
         if self._subsegments:
-            d["subsegments"] = [s.to_dict() for s in self._subsegments]
+            # Unsampled children (begin_subsegment_without_sampling) are never sent.
+            children = [s.to_dict() for s in self._subsegments if s.sampled]
+            if children:
+                d["subsegments"] = children
 
     def to_dict(self) -> dict:
         d = {"id": self.id, "name": self.name, "start_time": self.start_time}

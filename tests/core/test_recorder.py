@@ -1,0 +1,208 @@
+"""The recorder's public behaviour: segments, subsegments, capture, streaming, sampling flags."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+from fluoro import global_sdk_config
+from fluoro.core.async_recorder import AsyncAWSXRayRecorder
+from fluoro.core.context import Context
+from fluoro.core.exceptions.exceptions import AlreadyEndedException, SegmentNameMissingException
+from fluoro.core.models.dummy_entities import DummySegment, DummySubsegment
+from fluoro.core.sampling.local.sampler import LocalSampler
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.documents: list = []
+
+    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
+        self.documents.append(json.loads(entity.serialize()))
+
+    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+@pytest.fixture
+def recorder():  # type: ignore[no-untyped-def]
+    rec = AsyncAWSXRayRecorder()
+    rec.configure(emitter=Capture(), context=Context(), sampler=LocalSampler(), sampling=False, service="svc")
+    return rec
+
+
+def test_nested_subsegments_form_one_document(recorder) -> None:  # type: ignore[no-untyped-def]
+    segment = recorder.begin_segment("seg")
+    a = recorder.begin_subsegment("a")
+    b = recorder.begin_subsegment("b", namespace="remote")
+    assert recorder.current_subsegment() is b
+    recorder.end_subsegment()
+    recorder.end_subsegment()
+    assert recorder.emitter.documents == []  # segment still open
+    recorder.end_segment()
+    (doc,) = recorder.emitter.documents
+    assert doc["id"] == segment.id and doc["trace_id"] == segment.trace_id
+    (sa,) = doc["subsegments"]
+    assert sa["id"] == a.id and sa["parent_id"] == segment.id and sa["namespace"] == "local"
+    (sb,) = sa["subsegments"]
+    assert sb["name"] == "b" and sb["parent_id"] == a.id and sb["namespace"] == "remote"
+    assert doc["in_progress"] is False and doc["end_time"] >= doc["start_time"]
+    assert doc["aws"]["xray"]["sdk"] == "X-Ray for Python (fluoro)"
+    assert doc["service"]["runtime"] == "CPython"
+    assert recorder.get_trace_entity() is None or recorder.context._entities.get() == ()
+
+
+def test_segment_waits_for_open_subsegments(recorder) -> None:  # type: ignore[no-untyped-def]
+    segment = recorder.begin_segment("seg")
+    sub = recorder.begin_subsegment("late")
+    recorder.end_segment()
+    assert recorder.emitter.documents == [] and not segment.ready_to_send()
+    assert segment.ref_counter.get_current() == 1
+    recorder.set_trace_entity(sub)
+    recorder.end_subsegment()
+    assert [d["name"] for d in recorder.emitter.documents] == ["seg"]
+
+
+def test_capture_records_name_and_exception(recorder) -> None:  # type: ignore[no-untyped-def]
+    @recorder.capture()
+    def compute(x: int) -> int:
+        return x * 2
+
+    @recorder.capture("explode")
+    def explode() -> None:
+        raise KeyError("k")
+
+    recorder.begin_segment("seg")
+    assert compute(21) == 42
+    with pytest.raises(KeyError):
+        explode()
+    recorder.end_segment()
+    ok, bad = recorder.emitter.documents[0]["subsegments"]
+    assert ok["name"] == "compute" and "fault" not in ok
+    assert bad["name"] == "explode" and bad["fault"] is True
+    exc = bad["cause"]["exceptions"][0]
+    assert exc["type"] == "KeyError" and exc["remote"] is False
+    assert any(frame["label"] == "explode" for frame in exc["stack"])
+
+
+def test_capture_on_methods_and_double_decoration(recorder) -> None:  # type: ignore[no-untyped-def]
+    class Service:
+        @recorder.capture("method")
+        def run(self) -> str:
+            return "r"
+
+    twice = recorder.capture("outer")(recorder.capture("inner")(lambda: 1))
+    recorder.begin_segment("seg")
+    assert Service().run() == "r"
+    assert twice() == 1
+    recorder.end_segment()
+    assert [s["name"] for s in recorder.emitter.documents[0]["subsegments"]] == ["method", "inner"]
+
+
+def test_capture_awaits_coroutines(recorder) -> None:  # type: ignore[no-untyped-def]
+    # Upstream's sync capture on an async def closes the subsegment before the coroutine runs.
+    @recorder.capture("plain")
+    async def plain() -> str:
+        await asyncio.sleep(0.02)
+        return "p"
+
+    @recorder.capture_async("explicit")
+    async def explicit() -> str:
+        await asyncio.sleep(0)
+        return "e"
+
+    async def main() -> None:
+        recorder.begin_segment("seg")
+        assert await plain() == "p"
+        assert await explicit() == "e"
+        async with recorder.in_subsegment_async("block"):
+            pass
+        recorder.end_segment()
+
+    asyncio.run(main())
+    subs = recorder.emitter.documents[0]["subsegments"]
+    assert [s["name"] for s in subs] == ["plain", "explicit", "block"]
+    assert subs[0]["end_time"] - subs[0]["start_time"] >= 0.015
+
+
+def test_streaming_sends_closed_subtrees_beyond_the_threshold(recorder) -> None:  # type: ignore[no-untyped-def]
+    recorder.configure(streaming_threshold=2)
+    segment = recorder.begin_segment("seg")
+    for i in range(4):
+        recorder.begin_subsegment("c%d" % i)
+        recorder.end_subsegment()
+    recorder.end_segment()
+    docs = recorder.emitter.documents
+    assert [d["name"] for d in docs] == ["c0", "c1", "c2", "seg"]
+    for standalone in docs[:3]:
+        assert standalone["type"] == "subsegment"
+        assert standalone["parent_id"] == segment.id and standalone["trace_id"] == segment.trace_id
+    assert [s["name"] for s in docs[3]["subsegments"]] == ["c3"]
+
+
+def test_unsampled_segment_records_nothing(recorder) -> None:  # type: ignore[no-untyped-def]
+    segment = recorder.begin_segment("seg", sampling=0)
+    assert isinstance(segment, DummySegment) and not recorder.is_sampled()
+    sub = recorder.begin_subsegment("x")
+    assert isinstance(sub, DummySubsegment)
+    recorder.put_annotation("k", "v")
+    recorder.end_subsegment()
+    recorder.end_segment()
+    assert recorder.emitter.documents == []
+
+
+def test_begin_subsegment_without_sampling(recorder) -> None:  # type: ignore[no-untyped-def]
+    recorder.begin_segment("seg")
+    quiet = recorder.begin_subsegment_without_sampling("quiet")
+    child = recorder.begin_subsegment("child")
+    assert not quiet.sampled and not child.sampled
+    recorder.end_subsegment()
+    recorder.end_subsegment()
+    recorder.end_segment()
+    assert recorder.emitter.documents[0].get("subsegments") is None
+
+
+def test_segment_name_required(recorder) -> None:  # type: ignore[no-untyped-def]
+    recorder.service = None
+    with pytest.raises(SegmentNameMissingException):
+        recorder.begin_segment()
+
+
+def test_disabled_sdk_returns_dummies(recorder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(type(global_sdk_config), "_enabled", False)
+    segment = recorder.begin_segment("seg")
+    assert isinstance(segment, DummySegment)
+    assert isinstance(recorder.begin_subsegment("x"), DummySubsegment)
+    recorder.end_subsegment()
+    recorder.end_segment()
+    assert recorder.emitter.documents == []
+
+
+def test_no_segment_warns_and_returns_none(recorder, caplog) -> None:  # type: ignore[no-untyped-def]
+    with caplog.at_level(logging.WARNING):
+        assert recorder.begin_subsegment("orphan") is None
+    assert "No segment found, cannot begin subsegment orphan." in caplog.text
+
+
+def test_closed_entities_cannot_be_modified(recorder) -> None:  # type: ignore[no-untyped-def]
+    segment = recorder.begin_segment("seg")
+    recorder.end_segment()
+    with pytest.raises(AlreadyEndedException):
+        segment.put_annotation("k", 1)
+
+
+def test_sampling_rule_name_and_user(recorder) -> None:  # type: ignore[no-untyped-def]
+    segment = recorder.begin_segment("seg", sampling="my-rule")
+    segment.set_user("alice")
+    recorder.end_segment()
+    doc = recorder.emitter.documents[0]
+    assert doc["aws"]["xray"]["sampling_rule_name"] == "my-rule"
+    assert doc["user"] == "alice"
+    # The shared aws block was copied, not changed, for this segment.
+    other = recorder.begin_segment("seg2")
+    recorder.end_segment()
+    assert "sampling_rule_name" not in recorder.emitter.documents[1]["aws"]["xray"]
+    assert other.aws["xray"]["sdk"] == "X-Ray for Python (fluoro)"
