@@ -152,9 +152,9 @@ class AWSXRayRecorder:
 
     def begin_segment(self, name=None, traceid=None, parent_id=None, sampling=None):  # type: ignore[no-untyped-def]
         """Begin a segment and make it current; unsampled requests get a :class:`DummySegment`."""
-        if not _sdk_enabled():
+        if not (_sdk_config._enabled or _sdk_enabled()):
             return DummySegment(global_sdk_config.DISABLED_ENTITY_NAME)
-        seg_name = name or self.service
+        seg_name = name or self._service
         if not seg_name:
             raise SegmentNameMissingException("Segment name is required.")
 
@@ -163,7 +163,7 @@ class AWSXRayRecorder:
             decision = False
         elif sampling:
             decision = sampling
-        elif self.sampling:
+        elif self._sampling:
             try:
                 decision = self._sampler.should_trace({"service": seg_name})
             except Exception:
@@ -175,7 +175,7 @@ class AWSXRayRecorder:
         else:
             segment = Segment(name=seg_name, traceid=traceid, parent_id=parent_id)
             self._populate_runtime_context(segment, decision)
-        self.context.put_segment(segment)
+        self._context.put_segment(segment)
         return segment
 
     def end_segment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
@@ -188,7 +188,7 @@ class AWSXRayRecorder:
                 if type(segment) in _PLAIN_SEGMENTS:
                     segment.close(end_time)
                     if segment.ready_to_send():
-                        self._send_segment()
+                        self._send_segment(segment)
                     return
         if not _sdk_enabled():
             return
@@ -385,8 +385,8 @@ class AWSXRayRecorder:
         if not segment:
             return
         if segment.sampled:
-            self.emitter.send_entity(segment)
-        self.clear_trace_entities()
+            self._emitter.send_entity(segment)
+        self._context.clear_trace_entities()
 
     def _stream_subsegment_out(self, subsegment) -> None:  # type: ignore[no-untyped-def]
         log.debug("streaming subsegments...")

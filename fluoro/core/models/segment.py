@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from ..exceptions.exceptions import SegmentNameMissingException
-from .entity import Entity
-from .traceid import new_trace_id
+from .entity import Entity, _name_cache, sanitize_name
+from .traceid import new_entity_id, new_trace_id
 
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
@@ -79,7 +81,10 @@ class Segment(Entity):
                  parent_id: str | None = None, sampled: bool = True) -> None:
         if not name:
             raise SegmentNameMissingException("Segment name is required.")
-        super().__init__(name, entityid)
+        self.id = entityid or new_entity_id()
+        clean = _name_cache.get(name)
+        self.name = clean if clean is not None else sanitize_name(name)
+        self.start_time = time.time()
         self._total = 0
         self.trace_id = traceid or new_trace_id()
         self.parent_id = parent_id

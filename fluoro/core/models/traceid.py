@@ -16,7 +16,7 @@ def new_entity_id() -> str:
 
 
 def new_trace_id() -> str:
-    return "1-%08x-%024x" % (int(time.time()), getrandbits(96))
+    return "1-%08x-" % int(time.time()) + getrandbits(96).to_bytes(12, "big").hex()
 
 
 class TraceId:
