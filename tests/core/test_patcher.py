@@ -98,7 +98,7 @@ def test_local_modules_are_patched_lazily_on_import(recorder, local_package, cap
 
 def test_a_plain_string_is_one_module_name() -> None:
     # The article writes patch(('botocore')), which is the string 'botocore'.
-    patch(("botocore"))
+    patch("botocore")
     assert "botocore" in patcher._PATCHED_MODULES
 
 
