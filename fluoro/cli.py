@@ -33,9 +33,9 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from fluoro.demo.run import main as demo_main
+    from fluoro.demo.run import run
 
-    return demo_main(args.demo_args)
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     server.set_defaults(func=_server)
     demo = sub.add_parser("demo", help="start a server, trace a sample app, read the traces back")
-    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="options for the demo (see fluoro demo -- --help)")
+    from fluoro.demo.run import add_arguments
+
+    add_arguments(demo)
     demo.set_defaults(func=_demo)
     return parser
 

@@ -45,15 +45,21 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> No
     raise RuntimeError("fluoro server did not become healthy at %s" % url)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fluoro demo", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=5, help="requests to send through the app")
     parser.add_argument("--store", default=str(Path(".fluoro") / "demo.duckdb"),
                         help="DuckDB file for the demo's traces (default .fluoro/demo.duckdb)")
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument("--keep-running", action="store_true", help="leave the server running until Ctrl-C")
-    args = parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fluoro demo", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=None if sys.stdout.isatty() else 130)
@@ -113,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("fluoro.core").setLevel(logging.ERROR)
 
         show_traces(console, endpoint, expected=args.requests, run_id=run_id)
-        console.print("\nTry it yourself while the server runs:\n"
+        if not args.keep_running:
+            console.print("\nThe server stops now; `.venv/bin/fluoro demo --keep-running` keeps it up.")
+        console.print("With the server up, read the same traces with the AWS CLI:\n"
                       "  aws xray get-trace-summaries --endpoint-url %s --region us-east-1 "
                       "--start-time $(($(date +%%s)-600)) --end-time $(date +%%s)" % endpoint)
         if args.keep_running:
