@@ -13,11 +13,11 @@ import logging
 import os
 import time
 
-import pytest
-
 import aws_xray_sdk.core.async_recorder as upstream_recorder
 import aws_xray_sdk.core.context as upstream_context
 import aws_xray_sdk.core.sampling.local.sampler as upstream_sampler
+import pytest
+
 import fluoro.core.async_recorder as fluoro_recorder
 import fluoro.core.context as fluoro_context
 import fluoro.core.sampling.local.sampler as fluoro_sampler
