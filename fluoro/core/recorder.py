@@ -385,13 +385,20 @@ class AWSXRayRecorder:
         if not segment:
             return
         if segment.sampled:
-            self._emitter.send_entity(segment)
+            self._emit(segment)
         self._context.clear_trace_entities()
 
     def _stream_subsegment_out(self, subsegment) -> None:  # type: ignore[no-untyped-def]
         log.debug("streaming subsegments...")
         if subsegment.sampled:
-            self.emitter.send_entity(subsegment)
+            self._emit(subsegment)
+
+    def _emit(self, entity) -> None:  # type: ignore[no-untyped-def]
+        """Hand an entity to the emitter; a failing (custom) emitter never breaks the application."""
+        try:
+            self._emitter.send_entity(entity)
+        except Exception:
+            log.warning("Emitter %r failed to send %s.", type(self._emitter).__name__, entity.name, exc_info=True)
 
     def _load_sampling_rules(self, sampling_rules) -> None:  # type: ignore[no-untyped-def]
         if not sampling_rules:

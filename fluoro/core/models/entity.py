@@ -271,7 +271,12 @@ class Entity:
         if self._annotations:
             d["annotations"] = self._annotations
         if self._metadata:
-            d["metadata"] = metadata_to_dict(self._metadata)
+            # Converted value by value: one unconvertible value loses only itself.
+            d["metadata"] = {
+                ns: {k: metadata_to_dict(v) for k, v in values.items()} if isinstance(values, dict)
+                else metadata_to_dict(values)
+                for ns, values in self._metadata.items()
+            }
         aws = self._aws if self._aws is not None else self._aws_template
         if aws:
             d["aws"] = aws
