@@ -35,8 +35,8 @@ TRACING_NAME_KEY = "AWS_XRAY_TRACING_NAME"
 DAEMON_ADDR_KEY = "AWS_XRAY_DAEMON_ADDRESS"
 CONTEXT_MISSING_KEY = "AWS_XRAY_CONTEXT_MISSING"
 
-# Same shape as upstream's; the name says which implementation produced the document.
-XRAY_META = {"xray": {"sdk": "X-Ray for Python (fluoro)", "sdk_version": VERSION}}
+# Same as upstream's (tools group documents by this name); the version is fluoro's.
+XRAY_META = {"xray": {"sdk": "X-Ray for Python", "sdk_version": VERSION}}
 
 _IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython", "jython": "Jython"}
 SERVICE_INFO = {
@@ -247,6 +247,7 @@ class AWSXRayRecorder:
                         parent._subsegments = [sub]
                     else:
                         children.append(sub)
+                    segment._open += 1
                     segment._total += 1
                     var.set(stack + (sub,))
                     return sub
@@ -274,6 +275,7 @@ class AWSXRayRecorder:
                     sub.in_progress = False
                     var.set(stack[:-1])
                     segment = sub.parent_segment
+                    segment._open -= 1
                     if not segment.in_progress:
                         if segment.ready_to_send():
                             self._send_segment(segment)

@@ -50,7 +50,7 @@ def test_nested_subsegments_form_one_document(recorder) -> None:  # type: ignore
     (sb,) = sa["subsegments"]
     assert sb["name"] == "b" and sb["parent_id"] == a.id and sb["namespace"] == "remote"
     assert doc["in_progress"] is False and doc["end_time"] >= doc["start_time"]
-    assert doc["aws"]["xray"]["sdk"] == "X-Ray for Python (fluoro)"
+    assert doc["aws"]["xray"]["sdk"] == "X-Ray for Python"
     assert doc["service"]["runtime"] == "CPython"
     assert recorder.get_trace_entity() is None or recorder.context._entities.get() == ()
 
@@ -205,4 +205,4 @@ def test_sampling_rule_name_and_user(recorder) -> None:  # type: ignore[no-untyp
     other = recorder.begin_segment("seg2")
     recorder.end_segment()
     assert "sampling_rule_name" not in recorder.emitter.documents[1]["aws"]["xray"]
-    assert other.aws["xray"]["sdk"] == "X-Ray for Python (fluoro)"
+    assert other.aws["xray"]["sdk"] == "X-Ray for Python"

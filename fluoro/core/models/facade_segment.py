@@ -54,6 +54,13 @@ class FacadeSegment(Segment):
     def ready_to_send(self) -> bool:
         return False
 
+    def increment(self) -> None:
+        # Only the total counts: the facade is never sent, so nothing waits on open children.
+        self._total += 1
+
+    def decrement_ref_counter(self) -> None:
+        pass
+
     @staticmethod
     def _is_initializing(entityid: str | None, traceid: str | None, sampled: object) -> bool:
         return not entityid or not traceid or sampled is None

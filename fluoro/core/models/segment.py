@@ -37,31 +37,17 @@ class SegmentContextManager:
         self.recorder.end_segment()
 
 
-def has_open_descendants(entity: Entity) -> bool:
-    for child in entity._subsegments or ():
-        if child.in_progress or has_open_descendants(child):
-            return True
-    return False
-
-
-def _count_open(entity: Entity) -> int:
-    return sum(child.in_progress + _count_open(child) for child in entity._subsegments or ())
-
-
 class _CounterView:
-    """The ``AtomicCounter`` interface upstream code reads on ``ref_counter``.
+    """The ``AtomicCounter`` interface upstream code reads on ``ref_counter``."""
 
-    Open subsegments are counted from the tree when asked, instead of maintaining a
-    locked counter on every begin and end."""
+    __slots__ = ("_segment", "_attr")
 
-    __slots__ = ("_segment", "_total")
-
-    def __init__(self, segment: Segment, total: bool) -> None:
+    def __init__(self, segment: Segment, attr: str) -> None:
         self._segment = segment
-        self._total = total
+        self._attr = attr
 
     def get_current(self) -> int:
-        return self._segment._total if self._total else _count_open(self._segment)
+        return int(getattr(self._segment, self._attr))
 
     @property
     def value(self) -> int:
@@ -71,7 +57,10 @@ class _CounterView:
 class Segment(Entity):
     """The work one service did for one request; sent when it and all its subsegments are closed."""
 
-    __slots__ = ("_total",)  # subsegments held in the tree (for streaming)
+    # Subsegments added and not yet closed (ready_to_send), and held in the tree (streaming).
+    # Plain integer updates: under the GIL a single ``+=`` on a slot is not interrupted, and
+    # the counters only decide when to send, so no lock is taken on the hot path.
+    __slots__ = ("_open", "_total")
 
     user = None
     origin = None
@@ -85,6 +74,7 @@ class Segment(Entity):
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
+        self._open = 0
         self._total = 0
         self.trace_id = traceid or new_trace_id()
         self.parent_id = parent_id
@@ -93,24 +83,26 @@ class Segment(Entity):
 
     @property
     def ref_counter(self) -> _CounterView:
-        return _CounterView(self, False)
+        return _CounterView(self, "_open")
 
     @property
     def _subsegments_counter(self) -> _CounterView:
-        return _CounterView(self, True)
+        return _CounterView(self, "_total")
 
     def add_subsegment(self, subsegment: Entity) -> None:
         super().add_subsegment(subsegment)
+        self._open += 1
         self._total += 1
 
     def increment(self) -> None:
+        self._open += 1
         self._total += 1
 
     def decrement_ref_counter(self) -> None:
-        """Kept for API compatibility: open subsegments are read from the tree."""
+        self._open -= 1
 
     def ready_to_send(self) -> bool:
-        return not self.in_progress and not has_open_descendants(self)
+        return self._open <= 0 and not self.in_progress
 
     def get_total_subsegments_size(self) -> int:
         return self._total

@@ -128,6 +128,7 @@ class Subsegment(Entity):
             self._check_ended()
         self.end_time = end_time or time.time()
         self.in_progress = False
+        self.parent_segment.decrement_ref_counter()
 
     def set_sql(self, sql: dict) -> None:
         self._check_ended()
