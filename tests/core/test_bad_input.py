@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from fluoro.core.async_recorder import AsyncAWSXRayRecorder
 from fluoro.core.context import Context
+from fluoro.core.emitters.memory import InMemoryEmitter
 from fluoro.core.models.trace_header import TraceHeader
 from fluoro.core.sampling.local.sampler import LocalSampler
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 def _recorder(**config) -> AsyncAWSXRayRecorder:  # type: ignore[no-untyped-def]
     rec = AsyncAWSXRayRecorder()
-    settings = dict(emitter=Capture(), context=Context(), sampler=LocalSampler(), sampling=False, service="svc")
+    settings = dict(emitter=InMemoryEmitter(), context=Context(), sampler=LocalSampler(), sampling=False, service="svc")
     settings.update(config)
     rec.configure(**settings)
     return rec

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,25 +11,15 @@ import pytest
 from fluoro.core.async_context import AsyncContext
 from fluoro.core.async_recorder import AsyncAWSXRayRecorder
 from fluoro.core.context import Context
+from fluoro.core.emitters.memory import InMemoryEmitter
 from fluoro.core.exceptions.exceptions import SegmentNotFoundException
 from fluoro.core.models.trace_header import TraceHeader
 from fluoro.core.sampling.local.sampler import LocalSampler
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 def _recorder(context) -> AsyncAWSXRayRecorder:  # type: ignore[no-untyped-def]
     rec = AsyncAWSXRayRecorder()
-    rec.configure(emitter=Capture(), context=context, sampler=LocalSampler(), sampling=False, service="svc")
+    rec.configure(emitter=InMemoryEmitter(), context=context, sampler=LocalSampler(), sampling=False, service="svc")
     return rec
 
 

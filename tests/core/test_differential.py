@@ -8,7 +8,6 @@ stack line numbers). Deliberate differences are asserted separately, with the re
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ import pytest
 import fluoro.core.async_recorder as fluoro_recorder
 import fluoro.core.context as fluoro_context
 import fluoro.core.sampling.local.sampler as fluoro_sampler
+from fluoro.core.emitters.memory import InMemoryEmitter
 
 SDKS = {
     "upstream": (upstream_recorder.AsyncAWSXRayRecorder, upstream_context.Context, upstream_sampler.LocalSampler),
@@ -28,21 +28,11 @@ SDKS = {
 }
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
 
 def _recorder(sdk: str, **config):  # type: ignore[no-untyped-def]
     recorder_cls, context_cls, sampler_cls = SDKS[sdk]
     recorder = recorder_cls()
-    recorder.configure(emitter=Capture(), context=context_cls(), sampler=sampler_cls(), sampling=False,
+    recorder.configure(emitter=InMemoryEmitter(), context=context_cls(), sampler=sampler_cls(), sampling=False,
                        service="svc", **config)
     return recorder
 
@@ -196,7 +186,7 @@ def test_lambda_mode_matches(monkeypatch, tmp_path) -> None:  # type: ignore[no-
     results = {}
     for sdk, (recorder_cls, _, _) in SDKS.items():
         recorder = recorder_cls()
-        recorder.configure(emitter=Capture())
+        recorder.configure(emitter=InMemoryEmitter())
         handler(recorder)
         ids: dict = {}
         results[sdk] = [_normalize(d, ids) for d in recorder.emitter.documents]

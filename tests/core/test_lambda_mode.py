@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 
 from fluoro.core.async_recorder import AsyncAWSXRayRecorder
+from fluoro.core.emitters.memory import InMemoryEmitter
 from fluoro.core.exceptions.exceptions import FacadeSegmentMutationException
 from fluoro.core.lambda_launcher import LambdaContext
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
 
-
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
 
 
 @pytest.fixture
@@ -32,7 +22,7 @@ def lambda_recorder(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=%s;Parent=%s;Sampled=1" % (ROOT, PARENT))
     recorder = AsyncAWSXRayRecorder()
-    recorder.configure(emitter=Capture())
+    recorder.configure(emitter=InMemoryEmitter())
     return recorder
 
 

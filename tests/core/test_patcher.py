@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import textwrap
@@ -11,23 +10,13 @@ import pytest
 
 from fluoro.core import patch, patch_all, patcher, xray_recorder
 from fluoro.core.context import Context
-
-
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
+from fluoro.core.emitters.memory import InMemoryEmitter
 
 
 @pytest.fixture
 def recorder():  # type: ignore[no-untyped-def]
     saved = (xray_recorder.emitter, xray_recorder.context, xray_recorder.sampling)
-    capture = Capture()
+    capture = InMemoryEmitter()
     xray_recorder.configure(emitter=capture, context=Context(), sampling=False)
     yield capture
     xray_recorder.emitter, xray_recorder.context, xray_recorder.sampling = saved

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 import pytest
@@ -11,26 +10,16 @@ import pytest
 from fluoro import global_sdk_config
 from fluoro.core.async_recorder import AsyncAWSXRayRecorder
 from fluoro.core.context import Context
+from fluoro.core.emitters.memory import InMemoryEmitter
 from fluoro.core.exceptions.exceptions import AlreadyEndedException, SegmentNameMissingException
 from fluoro.core.models.dummy_entities import DummySegment, DummySubsegment
 from fluoro.core.sampling.local.sampler import LocalSampler
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 @pytest.fixture
 def recorder():  # type: ignore[no-untyped-def]
     rec = AsyncAWSXRayRecorder()
-    rec.configure(emitter=Capture(), context=Context(), sampler=LocalSampler(), sampling=False, service="svc")
+    rec.configure(emitter=InMemoryEmitter(), context=Context(), sampler=LocalSampler(), sampling=False, service="svc")
     return rec
 
 

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
 
 from fluoro.core import xray_recorder
 from fluoro.core.context import Context
-
-
-class CapturingEmitter:
-    """Keeps every emitted document, as JSON the daemon would receive."""
-
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
+from fluoro.core.emitters.memory import InMemoryEmitter
 
 
 @pytest.fixture
 def recorder():  # type: ignore[no-untyped-def]
-    emitter = CapturingEmitter()
+    emitter = InMemoryEmitter()
     saved = (xray_recorder.emitter, xray_recorder.context, xray_recorder.sampling, xray_recorder.service)
     xray_recorder.configure(emitter=emitter, context=Context(), sampling=False, service="test")
     xray_recorder.captured = emitter  # type: ignore[attr-defined]

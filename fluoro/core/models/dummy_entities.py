@@ -22,16 +22,8 @@ def _noop_ids_enabled() -> bool:
     return os.getenv("AWS_XRAY_NOOP_ID", "true").lower() != "false"
 
 
-class DummySegment(Segment):
-    """A segment that is not sampled: nothing is recorded or sent."""
-
-    def __init__(self, name: str = "dummy", traceid: str | None = None) -> None:
-        noop = _noop_ids_enabled()
-        if noop:
-            super().__init__(name=name or "dummy", entityid=NOOP_ENTITY_ID, traceid=NOOP_TRACE_ID, sampled=False)
-        else:
-            super().__init__(name=name or "dummy", entityid=new_entity_id(),
-                             traceid=traceid or new_trace_id(), sampled=False)
+class _Unrecorded:
+    """The recording methods of an entity, as no-ops (unsampled entities record nothing)."""
 
     def set_aws(self, aws_meta: dict) -> None:
         pass
@@ -45,23 +37,36 @@ class DummySegment(Segment):
     def put_metadata(self, key: str, value: object, namespace: str = "default") -> None:
         pass
 
-    def set_user(self, user: str) -> None:
-        pass
-
-    def set_service(self, service_info: dict) -> None:
-        pass
-
     def apply_status_code(self, status_code: object) -> None:
         pass
 
     def add_exception(self, exception: BaseException, stack: list | None, remote: bool = False) -> None:
         pass
 
-    def serialize(self) -> None:  # type: ignore[override]
+    def serialize(self) -> None:
         return None
 
 
-class DummySubsegment(Subsegment):
+class DummySegment(_Unrecorded, Segment):
+    """A segment that is not sampled: nothing is recorded or sent."""
+
+    def __init__(self, name: str = "dummy", traceid: str | None = None) -> None:
+        noop = _noop_ids_enabled()
+        if noop:
+            super().__init__(name=name or "dummy", entityid=NOOP_ENTITY_ID, traceid=NOOP_TRACE_ID, sampled=False)
+        else:
+            super().__init__(name=name or "dummy", entityid=new_entity_id(),
+                             traceid=traceid or new_trace_id(), sampled=False)
+
+    def set_user(self, user: str) -> None:
+        pass
+
+    def set_service(self, service_info: dict) -> None:
+        pass
+
+
+
+class DummySubsegment(_Unrecorded, Subsegment):
     """A subsegment of an unsampled trace."""
 
     sampled = False
@@ -76,29 +81,9 @@ class DummySubsegment(Subsegment):
         self.trace_id = segment.trace_id
         self.namespace = "dummy"
 
-    def set_aws(self, aws_meta: dict) -> None:
-        pass
-
-    def put_http_meta(self, key: str, value: object) -> None:
-        pass
-
-    def put_annotation(self, key: str, value: object) -> None:
-        pass
-
-    def put_metadata(self, key: str, value: object, namespace: str = "default") -> None:
-        pass
-
     def set_sql(self, sql: dict) -> None:
         pass
 
-    def apply_status_code(self, status_code: object) -> None:
-        pass
-
-    def add_exception(self, exception: BaseException, stack: list | None, remote: bool = False) -> None:
-        pass
-
-    def serialize(self) -> None:  # type: ignore[override]
-        return None
 
 
 # Read once: per-entity environment lookups made upstream's unsampled path slower than the sampled one.

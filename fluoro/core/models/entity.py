@@ -306,12 +306,17 @@ class Entity:
             if children:
                 d["subsegments"] = children
 
-    def to_dict(self) -> dict:
+    def _identity(self) -> dict:
+        """The fields every document starts with."""
         d = {"id": self.id, "name": self.name, "start_time": self.start_time}
         end = getattr(self, "end_time", None)
         if end is not None:
             d["end_time"] = end
         d["in_progress"] = self.in_progress
+        return d
+
+    def to_dict(self) -> dict:
+        d = self._identity()
         if self.parent_id:
             d["parent_id"] = self.parent_id
         self._fill_common(d)

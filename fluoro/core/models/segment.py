@@ -11,6 +11,16 @@ from .traceid import new_entity_id, new_trace_id
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
 
+def record_exit_exception(entity, exc_val, exc_tb, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """Record the exception leaving a ``with`` block on its entity (never raises)."""
+    import traceback
+
+    try:
+        entity.add_exception(exc_val, traceback.extract_tb(exc_tb, limit=limit))
+    except Exception:
+        pass
+
+
 class SegmentContextManager:
     """``with xray_recorder.in_segment('name') as segment:``; exceptions are recorded, never swallowed."""
 
@@ -28,12 +38,7 @@ class SegmentContextManager:
         if self.segment is None:
             return
         if exc_type is not None:
-            import traceback
-
-            try:
-                self.segment.add_exception(exc_val, traceback.extract_tb(exc_tb, limit=self.recorder.max_trace_back))
-            except Exception:
-                pass
+            record_exit_exception(self.segment, exc_val, exc_tb, self.recorder.max_trace_back)
         self.recorder.end_segment()
 
 
@@ -130,11 +135,7 @@ class Segment(Entity):
         xray["sampling_rule_name"] = rule_name
 
     def to_dict(self) -> dict:
-        d = {"id": self.id, "name": self.name, "start_time": self.start_time}
-        end = getattr(self, "end_time", None)
-        if end is not None:
-            d["end_time"] = end
-        d["in_progress"] = self.in_progress
+        d = self._identity()
         d["trace_id"] = self.trace_id
         if self.parent_id:
             d["parent_id"] = self.parent_id

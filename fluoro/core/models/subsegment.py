@@ -7,6 +7,7 @@ import time
 
 from ..exceptions.exceptions import SegmentNotFoundException
 from .entity import Entity, _name_cache, sanitize_name
+from .segment import record_exit_exception
 from .traceid import new_entity_id
 
 SUBSEGMENT_RECORDING_ATTRIBUTE = "_self___SUBSEGMENT_RECORDING_ATTRIBUTE__"
@@ -75,12 +76,7 @@ class SubsegmentContextManager:
         if self.subsegment is None:
             return
         if exc_type is not None:
-            import traceback
-
-            try:
-                self.subsegment.add_exception(exc_val, traceback.extract_tb(exc_tb, limit=self.recorder.max_trace_back))
-            except Exception:
-                pass
+            record_exit_exception(self.subsegment, exc_val, exc_tb, self.recorder.max_trace_back)
         self.recorder.end_subsegment()
 
 
@@ -135,11 +131,7 @@ class Subsegment(Entity):
         self._sql = sql
 
     def to_dict(self) -> dict:
-        d = {"id": self.id, "name": self.name, "start_time": self.start_time}
-        end = getattr(self, "end_time", None)
-        if end is not None:
-            d["end_time"] = end
-        d["in_progress"] = self.in_progress
+        d = self._identity()
         d["trace_id"] = self.trace_id
         if self.parent_id:
             d["parent_id"] = self.parent_id
