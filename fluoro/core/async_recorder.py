@@ -4,8 +4,6 @@ awaited correctly too (upstream closed their subsegment before the coroutine ran
 
 from __future__ import annotations
 
-import time
-
 from .models.segment import SegmentContextManager
 from .models.subsegment import SubsegmentContextManager, is_already_recording, set_as_recording
 from .recorder import AWSXRayRecorder
@@ -71,14 +69,5 @@ class AsyncAWSXRayRecorder(AWSXRayRecorder):
             raise
         finally:
             if subsegment is not None:
-                end_time = time.time()
-                try:
-                    if callable(meta_processor):
-                        meta_processor(wrapped=wrapped, instance=instance, args=args, kwargs=kwargs,
-                                       return_value=return_value, exception=exception,
-                                       subsegment=subsegment, stack=stack)
-                    elif exception is not None:
-                        subsegment.add_exception(exception, stack)
-                except Exception:
-                    pass
-                self.end_subsegment(end_time)
+                self._finish_recorded(subsegment, wrapped, instance, args, kwargs, return_value,
+                                      exception, stack, meta_processor)
