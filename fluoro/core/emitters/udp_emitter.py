@@ -6,6 +6,7 @@ import logging
 import socket
 
 from ..daemon_config import DaemonConfig
+from ..utils.jsonenc import dumps_bytes
 from .packing import MAX_DOCUMENT_BYTES, split_document
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,13 @@ class UDPEmitter:
 
     def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
         try:
-            for body in split_document(entity.to_dict(), MAX_DOCUMENT_BYTES):
+            doc = entity.to_dict()
+            body = dumps_bytes(doc)
+            if len(body) <= MAX_DOCUMENT_BYTES:
                 self._send_data(_PREFIX + body)
+            else:
+                for part in split_document(doc, MAX_DOCUMENT_BYTES):
+                    self._send_data(_PREFIX + part)
         except Exception:
             self._report_failure()
         else:

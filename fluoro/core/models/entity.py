@@ -281,9 +281,12 @@ class Entity:
         if aws:
             d["aws"] = aws
         extra = self.__dict__
-        for flag in ("error", "fault", "throttle"):
-            if flag in extra:
-                d[flag] = extra[flag]
+        if "error" in extra:
+            d["error"] = extra["error"]
+        if "fault" in extra:
+            d["fault"] = extra["fault"]
+        if "throttle" in extra:
+            d["throttle"] = extra["throttle"]
         cause = self._cause
         if cause:
             if isinstance(cause, dict):
