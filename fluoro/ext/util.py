@@ -88,7 +88,7 @@ def strip_url(url):  # type: ignore[no-untyped-def]
 
 def get_hostname(url):  # type: ignore[no-untyped-def]
     if url is None:
-        return None
+        return UNKNOWN_HOSTNAME
     hostname = urlparse(url).hostname
     return hostname if hostname is not None else UNKNOWN_HOSTNAME
 

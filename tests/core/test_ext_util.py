@@ -80,3 +80,4 @@ def test_small_helpers() -> None:
     assert util.strip_url("http://h/p?q=1") == "http://h/p"
     assert util.get_hostname("http://example.com:8080/x") == "example.com"
     assert util.get_hostname("not a url") == "UNKNOWN HOST"
+    assert util.get_hostname(None) == "UNKNOWN HOST"

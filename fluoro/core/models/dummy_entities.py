@@ -10,6 +10,7 @@ import os
 import time
 
 from .noop_traceid import NoOpTraceId
+from .entity import _name_cache, sanitize_name
 from .segment import Segment
 from .subsegment import Subsegment
 from .traceid import new_entity_id, new_trace_id
@@ -43,6 +44,12 @@ class _Unrecorded:
     def add_exception(self, exception: BaseException, stack: list | None, remote: bool = False) -> None:
         pass
 
+    def set_user(self, user: str) -> None:
+        pass
+
+    def set_service(self, service_info: dict) -> None:
+        pass
+
     def serialize(self) -> None:
         return None
 
@@ -58,23 +65,19 @@ class DummySegment(_Unrecorded, Segment):
             super().__init__(name=name or "dummy", entityid=new_entity_id(),
                              traceid=traceid or new_trace_id(), sampled=False)
 
-    def set_user(self, user: str) -> None:
-        pass
-
-    def set_service(self, service_info: dict) -> None:
-        pass
-
 
 
 class DummySubsegment(_Unrecorded, Subsegment):
     """A subsegment of an unsampled trace."""
 
     sampled = False
+    user = None
 
     def __init__(self, segment: Segment, name: str = "dummy") -> None:
-        # Deliberately not Subsegment.__init__: no random id, no name sanitising.
+        # Deliberately not Subsegment.__init__: no random id unless AWS_XRAY_NOOP_ID=false.
         self.id = NOOP_ENTITY_ID if _NOOP else new_entity_id()
-        self.name = name
+        clean = _name_cache.get(name)
+        self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
         self.parent_id = None
         self.parent_segment = segment
