@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import time
 
-from .noop_traceid import NoOpTraceId
 from .entity import _name_cache, sanitize_name
+from .noop_traceid import NoOpTraceId
 from .segment import Segment
 from .subsegment import Subsegment
 from .traceid import new_entity_id, new_trace_id
