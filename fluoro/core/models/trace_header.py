@@ -21,7 +21,7 @@ HEADER_DELIMITER = ";"
 
 _TRUE = ("1", "true", "True")
 _FALSE = ("0", "false", "False")
-_W3C = r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?\s*$"
+_W3C = r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?\s*$"
 _XRAY_ROOT = r"^1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})$"
 
 
@@ -89,6 +89,8 @@ class TraceHeader:
         m = re.match(_W3C, traceparent)
         if not m or m.group(1) == "ff" or set(m.group(2)) == {"0"} or set(m.group(3)) == {"0"}:
             return None
+        if m.group(1) == "00" and m.group(5):
+            return None  # version 00 has exactly four fields; only later versions may add more
         trace = m.group(2)
         return cls(root="1-%s-%s" % (trace[:8], trace[8:]), parent=m.group(3),
                    sampled=int(m.group(4), 16) & 1, data={})
