@@ -20,6 +20,10 @@ def default_path() -> str:
 
 def open_store(spec: str | None = None, memory_limit: str = "128MB") -> Store:
     """Open ``spec``: None (default file), ``memory``, a file path, or ``duckdb://``/``clickhouse://`` URL."""
+    if spec is not None and spec.startswith("clickhouse://"):
+        from fluoro.store.clickhouse import ClickHouseConfig, ClickHouseStore
+
+        return ClickHouseStore(ClickHouseConfig.from_url(spec))
     from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
 
     if spec is None or spec == "":
@@ -31,7 +35,7 @@ def open_store(spec: str | None = None, memory_limit: str = "128MB") -> Store:
         if url.scheme == "duckdb":
             path = (url.netloc + url.path) or ":memory:"
             return DuckDBStore(DuckDBConfig(path=path, memory_limit=memory_limit))
-        raise ValueError(f"unsupported store URL scheme {url.scheme!r} (supported: duckdb, memory, a file path)")
+        raise ValueError(f"unsupported store URL scheme {url.scheme!r} (supported: duckdb, clickhouse, memory, a file path)")
     return DuckDBStore(DuckDBConfig(path=os.path.expanduser(spec), memory_limit=memory_limit))
 
 

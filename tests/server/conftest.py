@@ -1,4 +1,4 @@
-"""Fixtures: a real server on a free loopback port, and a real boto3 client for it."""
+"""Fixtures: a real server on a free loopback port, a real boto3 client for it, a real ClickHouse."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import pytest
 
 from fluoro.server import FluoroServer
+from fluoro.store.clickhouse.sandbox import ClickHouseSandbox, server_command
 
 from .helpers import start_server, xray_client
 
@@ -21,3 +22,13 @@ def server() -> Iterator[FluoroServer]:
 @pytest.fixture(scope="module")
 def xray(server: FluoroServer) -> Any:
     return xray_client(server.port)
+
+
+@pytest.fixture(scope="session")
+def clickhouse() -> Iterator[ClickHouseSandbox]:
+    """A private clickhouse-server for the whole session (Debian's package; CI installs it)."""
+    if server_command() is None:
+        pytest.skip("clickhouse-server is not installed (apt-get install clickhouse-server)")
+    sandbox = ClickHouseSandbox().start()
+    yield sandbox
+    sandbox.cleanup()

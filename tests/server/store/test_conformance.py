@@ -1,13 +1,15 @@
 """One conformance suite for every store backend (``fluoro.store.api.Store``).
 
-A new backend (ClickHouse in a later issue) adds itself to ``BACKENDS``;
-the semantics asserted here are the contract the query service relies on.
+A backend adds itself to ``BACKENDS``; the semantics asserted here are the
+contract the query service relies on.  ClickHouse runs on a private server
+(the session's ``clickhouse`` fixture), a fresh database per test.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,15 +23,22 @@ from fluoro.store.columns import ArrowBatch
 
 from ..helpers_docs import new_id, new_trace_id, segment
 
-BACKENDS: dict[str, Callable[[Path], Store]] = {
-    "duckdb-memory": lambda tmp: open_store("memory"),
-    "duckdb-file": lambda tmp: open_store(str(tmp / "traces.duckdb")),
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "duckdb-memory": lambda request, tmp: open_store("memory"),
+    "duckdb-file": lambda request, tmp: open_store(str(tmp / "traces.duckdb")),
+    "clickhouse": lambda request, tmp: open_store(fresh_clickhouse_url(request)),
 }
+
+
+def fresh_clickhouse_url(request: pytest.FixtureRequest) -> str:
+    """A new database on the session's ClickHouse server (skips when there is none)."""
+    sandbox = request.getfixturevalue("clickhouse")
+    return str(sandbox.url(f"fluoro_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend = BACKENDS[request.param](tmp_path)
+    backend = BACKENDS[request.param](request, tmp_path)
     yield backend
     backend.close()
 

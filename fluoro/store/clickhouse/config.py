@@ -1,0 +1,47 @@
+"""ClickHouse backend settings, read from ``clickhouse://[user[:password]@]host[:port]/database[?options]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass(frozen=True)
+class ClickHouseConfig:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    database: str = "fluoro"
+    user: str = "default"
+    password: str = ""
+    # A ``remote_servers`` cluster name: tables become ``*_local`` shards behind
+    # ``Distributed`` tables; each fluoro server writes to the node it connects to.
+    cluster: str | None = None
+    # Connections kept for concurrent readers (the writer has its own).
+    pool_size: int = 4
+    connect_timeout: float = 5.0
+    send_receive_timeout: float = 60.0
+
+    @classmethod
+    def from_url(cls, url: str) -> ClickHouseConfig:
+        parsed = urlparse(url)
+        if parsed.scheme != "clickhouse":
+            raise ValueError(f"not a clickhouse:// URL: {url!r}")
+        database = parsed.path.strip("/") or "fluoro"
+        if not database.replace("_", "").isalnum():
+            raise ValueError(f"database name must be letters, digits and '_': {database!r}")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        unknown = set(options) - {"cluster", "pool_size"}
+        if unknown:
+            raise ValueError(f"unknown clickhouse URL option(s): {', '.join(sorted(unknown))}")
+        cluster = options.get("cluster") or None
+        if cluster is not None and not cluster.replace("_", "").isalnum():
+            raise ValueError(f"cluster name must be letters, digits and '_': {cluster!r}")
+        return cls(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 9000,
+            database=database,
+            user=unquote(parsed.username) if parsed.username else "default",
+            password=unquote(parsed.password) if parsed.password else "",
+            cluster=cluster,
+            pool_size=int(options.get("pool_size", 4)),
+        )

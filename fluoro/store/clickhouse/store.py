@@ -1,0 +1,179 @@
+"""The ClickHouse backend: stateless, so any number of fluoro servers can share one database.
+
+Everything a server knows lives in ClickHouse; the process holds only
+connections.  Writes are one columnar (native protocol) insert per table per
+flush; the insert returns after the server wrote the parts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from clickhouse_driver import Client
+
+from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
+from fluoro.store.clickhouse.config import ClickHouseConfig
+from fluoro.store.clickhouse.filter_sql import CAPABILITIES
+from fluoro.store.clickhouse.reader import find_traces, read_documents, run
+from fluoro.store.clickhouse.schema import (
+    MIGRATIONS,
+    PARTITION,
+    Features,
+    Tables,
+    meta_table,
+    parse_version,
+)
+from fluoro.store.columns import ArrowBatch
+
+log = logging.getLogger("fluoro.store")
+
+_SEGMENT_COLUMNS = (
+    "trace_id", "trace_key", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
+    "received", "name", "origin", "fault", "error", "throttle", "any_throttle", "http_method", "http_url",
+    "http_status", "user_agent", "client_ip", "user", "doc",
+)  # fmt: skip
+_ANNOTATION_COLUMNS = ("trace_key", "trace_time", "received", "key", "s", "n", "b")
+_UINT8 = {"is_sub", "in_progress", "fault", "error", "throttle", "any_throttle"}
+
+
+class ClickHouseStore:
+    """Implements ``fluoro.store.api.Store`` on a ClickHouse server or cluster."""
+
+    def __init__(self, config: ClickHouseConfig) -> None:
+        self.config = config
+        self.tables = Tables(config.database, config.cluster)
+        self._pool: queue.LifoQueue[Client] = queue.LifoQueue()
+        self._closed = False
+        with self._client() as client:
+            client.execute(f"CREATE DATABASE IF NOT EXISTS {config.database}")
+            self.server_version = str(client.execute("SELECT version()")[0][0])
+            self.features = Features.for_version(parse_version(self.server_version))
+            self._migrate(client)
+        log.info("ClickHouse %s at %s:%d/%s (extras: %s)", self.server_version, config.host, config.port,
+                 config.database, ", ".join(self.features.describe()) or "none")  # fmt: skip
+
+    def _new_client(self) -> Client:
+        cfg = self.config
+        return Client(
+            cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database="default",
+            connect_timeout=cfg.connect_timeout, send_receive_timeout=cfg.send_receive_timeout,
+            settings={"strings_as_bytes": False},
+        )  # fmt: skip
+
+    @contextmanager
+    def _client(self) -> Iterator[Client]:
+        """A pooled connection; one that failed mid-query is dropped, not reused."""
+        try:
+            client = self._pool.get_nowait()
+        except queue.Empty:
+            client = self._new_client()
+        try:
+            yield client
+        except BaseException:
+            client.disconnect()
+            raise
+        if self._closed or self._pool.qsize() >= self.config.pool_size:
+            client.disconnect()
+        else:
+            self._pool.put(client)
+
+    def _migrate(self, client: Client) -> None:
+        client.execute(meta_table(self.tables))
+        rows = client.execute(f"SELECT max(version) FROM {self.config.database}.fluoro_schema")
+        current = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+        for version, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            for sql in statements(self.tables, self.features):
+                client.execute(sql)
+            client.execute(f"INSERT INTO {self.config.database}.fluoro_schema (version) VALUES", [(version,)])
+            log.info("ClickHouse schema migrated to version %d", version)
+
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
+
+    def write(self, batch: ArrowBatch) -> None:
+        if not len(batch):
+            return
+        segments = batch.segments
+        seg_columns = []
+        for name in _SEGMENT_COLUMNS:
+            values = segments[name].to_pylist()
+            if name in _UINT8:
+                values = [1 if v else 0 for v in values]
+            seg_columns.append(values)
+        ann = batch.annotations
+        with self._client() as client:
+            # Annotations first: a crash between the two inserts leaves only
+            # harmless index rows, and the retried batch brings the segments.
+            if ann.num_rows:
+                ann_columns = [ann[name].to_pylist() for name in _ANNOTATION_COLUMNS]
+                ann_columns[-1] = [None if v is None else int(v) for v in ann_columns[-1]]
+                client.execute(
+                    f"INSERT INTO {self.tables.write('annotations')} ({', '.join(_ANNOTATION_COLUMNS)}) VALUES",
+                    ann_columns, columnar=True,
+                )  # fmt: skip
+            client.execute(
+                f"INSERT INTO {self.tables.write('segments')} ({', '.join(_SEGMENT_COLUMNS)}) VALUES",
+                seg_columns, columnar=True,
+            )  # fmt: skip
+
+    def _execute(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        with self._client() as client:
+            return run(client, sql, params)
+
+    def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
+        return read_documents(self._execute, self.tables.read("segments"), trace_ids)
+
+    def find_traces(self, query: TraceQuery) -> TracePage:
+        return find_traces(self._execute, self.tables.read("segments"), self.tables.read("annotations"), query,
+                           global_in=self.config.cluster is not None)  # fmt: skip
+
+    def delete_before(self, received_before: float) -> int:
+        """Drop whole days that ended before the cutoff (on the node this server writes to).
+
+        Retention is per arrival day: a row is kept until its whole day is
+        older than the cutoff, so up to a day longer than asked, never shorter.
+        """
+        day = int(received_before // 86400)
+        removed = 0
+        with self._client() as client:
+            for table in ("segments", "annotations"):
+                name = self.tables.write(table)
+                short = name.split(".", 1)[1]
+                parts = client.execute(
+                    "SELECT partition, sum(rows) FROM system.parts WHERE database = %(db)s AND table = %(t)s"
+                    " AND active GROUP BY partition",
+                    {"db": self.config.database, "t": short},
+                )
+                for partition, rows in parts:
+                    if int(partition) < day:
+                        client.execute(f"ALTER TABLE {name} DROP PARTITION {int(partition)}")
+                        if table == "segments":
+                            removed += int(rows)
+        return removed
+
+    def stats(self) -> dict[str, float]:
+        rows = self._execute(f"SELECT count() FROM {self.tables.read('segments')}", [])
+        return {"segments": float(rows[0][0]) if rows else 0.0}
+
+    def ping(self) -> bool:
+        try:
+            self._execute("SELECT 1", [])
+            return True
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._pool.get_nowait().disconnect()
+            except queue.Empty:
+                break
+
+
+__all__ = ["ClickHouseStore", "PARTITION"]
