@@ -142,11 +142,11 @@ def test_simple_filter_keywords(xray: Any, expression: str, expected: set[str]) 
     assert {marks[s["Id"]] for s in out["TraceSummaries"]} == expected
 
 
-_FILTER_DATA: dict[int, dict[str, str]] = {}
+_FILTER_DATA: dict[tuple[str, int], dict[str, str]] = {}
 
 
 def _filter_data(xray: Any, base: float) -> dict[str, str]:
-    key = int(base)
+    key = (xray.meta.endpoint_url, int(base))  # one data set per server (backend)
     if key in _FILTER_DATA:
         return _FILTER_DATA[key]
     specs = {
