@@ -32,6 +32,12 @@ def _server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _daemon(args: argparse.Namespace) -> int:
+    from fluoro.forwarder.run import run
+
+    return run(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from fluoro.demo.run import run
 
@@ -56,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse UDP in a thread instead of a child process (lower throughput, one process)",
     )  # fmt: skip
     server.set_defaults(func=_server)
+    daemon = sub.add_parser("daemon", help="per-host forwarder: UDP in, batches to a central fluoro server")
+    from fluoro.forwarder.run import add_arguments as add_daemon_arguments
+
+    add_daemon_arguments(daemon)
+    daemon.set_defaults(func=_daemon)
     demo = sub.add_parser("demo", help="start a server, trace a sample app, read the traces back")
     from fluoro.demo.run import add_arguments
 

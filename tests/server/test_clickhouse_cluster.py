@@ -50,6 +50,16 @@ def _put(port: int, *docs: dict[str, Any]) -> None:
     assert result["UnprocessedTraceSegments"] == []
 
 
+def _local_count(node: ClickHouseSandbox, database: str) -> int:
+    from clickhouse_driver import Client
+
+    client = Client("127.0.0.1", port=node.tcp_port)
+    try:
+        return int(client.execute(f"SELECT count() FROM {database}.segments_local")[0][0])
+    finally:
+        client.disconnect()
+
+
 def test_every_query_from_either_server_sees_both_shards(servers: list[FluoroServer],
                                                          shards: list[ClickHouseSandbox]) -> None:  # fmt: skip
     a, b = servers
@@ -67,21 +77,15 @@ def test_every_query_from_either_server_sees_both_shards(servers: list[FluoroSer
     send_udp(b.port, [json.dumps(udp_doc).encode()])
 
     # Each shard holds only what its own server received ...
-    for node, expected in zip(shards, (6, 7)):
-        from clickhouse_driver import Client
-
-        client = Client("127.0.0.1", port=node.tcp_port)
-        db = a.store.tables.database  # type: ignore[union-attr]
-        count = wait_for(lambda: client.execute(f"SELECT count() FROM {db}.segments_local")[0][0] == expected)
-        assert count, f"shard {node.tcp_port} holds {client.execute(f'SELECT count() FROM {db}.segments_local')}"
-        client.disconnect()
+    db = a.store.tables.database  # type: ignore[union-attr]
+    assert wait_for(lambda: [_local_count(node, db) for node in shards] == [6, 7])
 
     # ... and either server answers for both.
     everything = {d["trace_id"] for d in on_a + on_b} | {split_id, udp_doc["trace_id"]}
     for srv in servers:
         xray = xray_client(srv.port)
 
-        def ids(expression: str) -> set[str]:
+        def ids(expression: str, xray: Any = xray) -> set[str]:
             out = xray.get_trace_summaries(StartTime=base - 1, EndTime=base + 60, FilterExpression=expression)
             return {s["Id"] for s in out["TraceSummaries"]}
 

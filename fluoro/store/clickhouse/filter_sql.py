@@ -15,7 +15,9 @@ from typing import Any
 from fluoro.query.filters.ast import And, Annotation, Compare, Flag, Node, Not, Or, Present
 from fluoro.store.api import Capabilities, FilterUnsupported
 
-CAPABILITIES = Capabilities(filter_nodes=frozenset({"and", "or", "not", "flag", "compare", "present", "annotation"}))
+CAPABILITIES = Capabilities(
+    filter_nodes=frozenset({"and", "or", "not", "flag", "compare", "present", "annotation"})
+)
 
 # Trace-level columns of the aggregate (see reader._AGGREGATES).
 _TRACE_FIELDS = {

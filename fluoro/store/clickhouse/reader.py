@@ -100,9 +100,7 @@ def find_traces(execute: Execute, segments: str, annotations: str, query: TraceQ
             f" WHERE (trace_key, trace_id) {in_op} (SELECT trace_key, trace_id FROM ({cand}))"
             " GROUP BY trace_key, trace_id"
         )
-        agg = (
-            f"SELECT * FROM ({agg}) ANY INNER JOIN ({cand}) USING (trace_key, trace_id)"
-        )
+        agg = f"SELECT * FROM ({agg}) ANY INNER JOIN ({cand}) USING (trace_key, trace_id)"
         params = [float(end), *cand_params, float(end), *cand_params]
     where = compiled.where
     final_params = params + compiled.params

@@ -115,8 +115,15 @@ def _distributed(t: Tables, table: str) -> list[str]:
 
 # (version, statements); a migration runs when the database's version is lower.
 MIGRATIONS: list[tuple[int, Callable[[Tables, Features], list[str]]]] = [
-    (1, lambda t, f: [_segments(t, f), _annotations(t, f), *_distributed(t, "segments"),
-                      *_distributed(t, "annotations")]),  # fmt: skip
+    (
+        1,
+        lambda t, f: [
+            _segments(t, f),
+            _annotations(t, f),
+            *_distributed(t, "segments"),
+            *_distributed(t, "annotations"),
+        ],
+    ),  # fmt: skip
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

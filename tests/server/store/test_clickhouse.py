@@ -113,7 +113,9 @@ def _random_data(seed: int, base: int) -> list[dict[str, Any]]:
             docs.append(segment(trace_id, parent_id=root["id"], id=new_id(), start_time=start + 0.1,
                                 end_time=start + rng.random() * 6, user=rng.choice(["carol", None]) or "dave"))  # fmt: skip
         if rng.random() < 0.15:
-            partial = segment(trace_id, parent_id=root["id"], id=new_id(), start_time=start + 0.2, in_progress=True)
+            partial = segment(
+                trace_id, parent_id=root["id"], id=new_id(), start_time=start + 0.2, in_progress=True
+            )
             del partial["end_time"]
             docs.append(partial)
     return docs
@@ -148,7 +150,9 @@ def both(clickhouse: ClickHouseSandbox) -> Iterator[tuple[Store, Store, int]]:
 
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 @pytest.mark.parametrize("range_type", list(TimeRangeType))
-def test_same_answers_as_duckdb(both: tuple[Store, Store, int], expression: str, range_type: TimeRangeType) -> None:
+def test_same_answers_as_duckdb(
+    both: tuple[Store, Store, int], expression: str, range_type: TimeRangeType
+) -> None:
     duck, ch, base = both
     lo, hi = (base + 5, base + 50) if range_type is TimeRangeType.TRACE_ID else (base + 10.5, base + 30.5)
 
