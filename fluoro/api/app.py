@@ -81,8 +81,10 @@ def build_app(ctx: ApiContext) -> Starlette:
         return PlainTextResponse(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def healthz(request: Request) -> Response:
-        status = 200 if ctx.ready else 503
-        return JSONResponse({"status": "ok" if ctx.ready else "starting"}, status_code=status)
+        # A store that can be away (ClickHouse) says so; the embedded one is always there.
+        store_up = getattr(ctx.pipeline.store, "healthy", True)
+        status = "starting" if not ctx.ready else "ok" if store_up else "store unavailable"
+        return JSONResponse({"status": status}, status_code=200 if status == "ok" else 503)
 
     routes = [
         Route("/metrics", metrics, methods=["GET"]),

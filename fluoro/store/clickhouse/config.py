@@ -20,6 +20,8 @@ class ClickHouseConfig:
     pool_size: int = 4
     connect_timeout: float = 5.0
     send_receive_timeout: float = 60.0
+    # How long a write waits out an unreachable server before the batch fails.
+    write_retry_seconds: float = 120.0
 
     @classmethod
     def from_url(cls, url: str) -> ClickHouseConfig:
@@ -30,7 +32,7 @@ class ClickHouseConfig:
         if not database.replace("_", "").isalnum():
             raise ValueError(f"database name must be letters, digits and '_': {database!r}")
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        unknown = set(options) - {"cluster", "pool_size"}
+        unknown = set(options) - {"cluster", "pool_size", "write_retry_seconds"}
         if unknown:
             raise ValueError(f"unknown clickhouse URL option(s): {', '.join(sorted(unknown))}")
         cluster = options.get("cluster") or None
@@ -44,4 +46,5 @@ class ClickHouseConfig:
             password=unquote(parsed.password) if parsed.password else "",
             cluster=cluster,
             pool_size=int(options.get("pool_size", 4)),
+            write_retry_seconds=float(options.get("write_retry_seconds", 120.0)),
         )

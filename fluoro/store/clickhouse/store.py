@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from clickhouse_driver import Client
+from clickhouse_driver.errors import NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError
 
 from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
 from fluoro.store.clickhouse.config import ClickHouseConfig
@@ -37,6 +40,8 @@ _SEGMENT_COLUMNS = (
 )  # fmt: skip
 _ANNOTATION_COLUMNS = ("trace_key", "trace_time", "received", "key", "s", "n", "b")
 _UINT8 = {"is_sub", "in_progress", "fault", "error", "throttle", "any_throttle"}
+# Errors that mean "the server is away", worth waiting out; others are raised at once.
+TRANSIENT = (NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError, EOFError, OSError)
 
 
 class ClickHouseStore:
@@ -47,6 +52,8 @@ class ClickHouseStore:
         self.tables = Tables(config.database, config.cluster)
         self._pool: queue.LifoQueue[Client] = queue.LifoQueue()
         self._closed = False
+        # False while writes fail for lack of a server; the API's /healthz reports it.
+        self.healthy = True
         with self._client() as client:
             client.execute(f"CREATE DATABASE IF NOT EXISTS {config.database}")
             self.server_version = str(client.execute("SELECT version()")[0][0])
@@ -96,8 +103,33 @@ class ClickHouseStore:
         return CAPABILITIES
 
     def write(self, batch: ArrowBatch) -> None:
+        """Insert, waiting out an unreachable server for up to ``write_retry_seconds``.
+
+        Meanwhile the pipeline's bounded queues fill and drop their oldest
+        entries (counted); a retried insert may duplicate rows, which reads resolve.
+        """
         if not len(batch):
             return
+        deadline = time.monotonic() + self.config.write_retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                self._insert(batch)
+            except TRANSIENT as exc:
+                if self._closed or time.monotonic() + delay > deadline:
+                    raise
+                if self.healthy:
+                    log.warning("ClickHouse unreachable (%s); retrying the write", exc)
+                self.healthy = False
+                time.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 5.0)
+                continue
+            if not self.healthy:
+                log.info("ClickHouse reachable again")
+            self.healthy = True
+            return
+
+    def _insert(self, batch: ArrowBatch) -> None:
         segments = batch.segments
         seg_columns = []
         for name in _SEGMENT_COLUMNS:
