@@ -122,6 +122,10 @@ class ClickHouseSandbox:
         from clickhouse_driver import Client
         from clickhouse_driver.errors import Error
 
+        try:  # a plain connect first: the driver logs a traceback for every refused attempt
+            socket.create_connection(("127.0.0.1", self.tcp_port), timeout=1).close()
+        except OSError:
+            return False
         client = Client("127.0.0.1", port=self.tcp_port, connect_timeout=1, send_receive_timeout=5)
         try:
             client.execute("SELECT 1")

@@ -3,7 +3,9 @@
 The base layout uses only what 18.16 (Debian bookworm's package) has: integer
 and float timestamps, ``Nullable``, ``UInt8`` booleans, a row per annotation,
 ``MergeTree`` with daily partitions by arrival day (retention drops whole
-partitions: no TTL before 19.6).  Newer servers get extras at creation time,
+partitions: no TTL before 19.6).  Segments use small granules (1024 rows):
+a trace lookup reads whole granules of the ``doc`` column, so smaller ones
+cut what a ``BatchGetTraces`` decompresses.  Newer servers get extras at creation time,
 detected from ``version()``:
 
 - 19.3+: ``LowCardinality`` for repetitive strings (segment name, origin, method);
@@ -88,7 +90,8 @@ def _segments(t: Tables, f: Features) -> str:
     client_ip    Nullable(String),
     user         Nullable(String),
     doc          String{index}
-) ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY (trace_time, trace_key, id)"""
+) ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY (trace_time, trace_key, id)
+  SETTINGS index_granularity = 1024"""
 
 
 def _annotations(t: Tables, f: Features) -> str:
