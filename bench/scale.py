@@ -158,9 +158,11 @@ def server_level(args: argparse.Namespace, single: ClickHouseSandbox) -> None:
         json.dumps({"TraceSegmentDocuments": docs[i : i + 50]}).encode() for i in range(0, len(docs), 50)
     ]
     halves = [bodies[0::2], bodies[1::2]]
-    results: dict[int, float] = {}
-    for servers in (1, 2):
-        url = single.url(f"scale_http_{servers}")
+    results: dict[str, float] = {}
+    tmp = tempfile.mkdtemp(prefix="fluoro-scale-http-")
+    setups = {"duckdb": (1, f"{tmp}/traces.duckdb"), "1": (1, single.url("scale_http_1")),
+              "2": (2, single.url("scale_http_2"))}  # fmt: skip
+    for name, (servers, url) in setups.items():
         ports = [free_port() for _ in range(servers)]
         procs = [spawn(p, url) for p in ports]
         try:
@@ -176,16 +178,16 @@ def server_level(args: argparse.Namespace, single: ClickHouseSandbox) -> None:
             for p in loaders:
                 p.join()
             assert accepted == len(docs), (accepted, len(docs))
-            results[servers] = accepted / elapsed
+            results[name] = accepted / elapsed
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(60)
     print(f"\n{'server level (PutTraceSegments, 2 loaders)':52}{'docs/s':>10}")
-    print(f"{'one fluoro server':52}{results[1]:>10,.0f}")
-    print(
-        f"{'two fluoro servers, one ClickHouse':52}{results[2]:>10,.0f}   ratio {results[2] / results[1]:.2f}x"
-    )
+    print(f"{'one fluoro server, DuckDB file (reference)':52}{results['duckdb']:>10,.0f}")
+    print(f"{'one fluoro server, ClickHouse':52}{results['1']:>10,.0f}")
+    ratio = results["2"] / results["1"]
+    print(f"{'two fluoro servers, one ClickHouse':52}{results['2']:>10,.0f}   ratio {ratio:.2f}x")
 
 
 def main() -> None:
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=200_000)
     parser.add_argument("--http-docs", type=int, default=40_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--part", choices=["all", "store", "server"], default="all")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP clients per loader")
     args = parser.parse_args()
     print(f"# bench/scale.py on {machine()}")
@@ -205,8 +208,10 @@ def main() -> None:
         from clickhouse_driver import Client
 
         print(f"ClickHouse {Client('127.0.0.1', port=single.tcp_port).execute('SELECT version()')[0][0]}")
-        store_level(args, single, shards)
-        server_level(args, single)
+        if args.part in ("all", "store"):
+            store_level(args, single, shards)
+        if args.part in ("all", "server"):
+            server_level(args, single)
     finally:
         for node in (single, *shards):
             node.cleanup()
