@@ -2,7 +2,7 @@
 
 The asymmetry is X-Ray's: HasFault and HasError describe the root segment
 (the request the trace served), HasThrottle is true when any document has a
-429.  Root-cause analysis is not computed yet; its lists are empty.
+429.  Root causes come from ``fluoro.query.rootcause``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from fluoro.query.assemble import Doc, Trace, walk
+from fluoro.query.rootcause import root_causes
+from fluoro.query.trace_nodes import build
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -148,9 +150,7 @@ def summarize(trace: Trace, matched_event_time: float | None = None) -> dict[str
     summary["AvailabilityZones"] = zones
     if root is not None:
         summary["EntryPoint"] = service_id(root)
-    summary["FaultRootCauses"] = []
-    summary["ErrorRootCauses"] = []
-    summary["ResponseTimeRootCauses"] = []
+    summary.update(root_causes(build(trace), root))
     summary["Revision"] = trace.revision
     if matched_event_time is not None:
         summary["MatchedEventTime"] = matched_event_time
