@@ -141,8 +141,8 @@ def flag_causes(graph: TraceGraph, root: Doc | None, flag: str) -> list[dict[str
     top = []
     for segment in starts:
         parent = graph.by_id.get(segment.get("parent_id") or "")
-        if parent is not None and any(has_flag(e, flag) for e in (parent, graph.owner_of(parent))):
-            continue  # reached from a flagged caller: part of that caller's path
+        if parent is not None and has_flag(graph.owner_of(parent), flag):
+            continue  # below a flagged caller segment: part of that caller's path
         top.append(segment)
     top.sort(key=lambda s: (s is not root, _start(s)))
     causes = []

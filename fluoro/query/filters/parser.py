@@ -200,7 +200,7 @@ class _Parser:
         if name.startswith("annotation.") or name.startswith("annotation["):
             self.check_scope("annotation", tok)
             return self.annotation(tok)
-        if name in ("service", "edge", "group.name", "group.arn", "rootcause.json") or name.startswith("rootcause."):
+        if name in ("service", "edge", "rootcause.json") or name.startswith(("rootcause.", "group.")):
             if self.scope != "trace":
                 raise self.fail(f"{tok.text} is only valid at trace level, not inside {self.scope_label()}", tok)
             if name == "service":
