@@ -39,7 +39,7 @@ CAPABILITIES = Capabilities(
         {"and", "or", "not", "const", "annotation"}
         | {f"flag:{name}" for name in _FLAGS}
         | {f"compare:{name}" for name in (*_TRACE_FIELDS, "user")}
-        | {f"present:{name}" for name in (*_TRACE_FIELDS, "user")}
+        | {f"present:{name}" for name in ("http.url", "http.method", "http.useragent", "http.clientip", "user")}
     )
 )
 _NUMBER_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
