@@ -33,14 +33,17 @@ def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
 
 
 def root_segment(trace: Trace, ids: set[Any] | None = None) -> Doc | None:
-    """The segment that served the request: no parent, else a parent outside the trace."""
+    """The segment that served the request, by the rule every store uses for trace-level filters.
+
+    The earliest segment without a parent; else the earliest segment; else the earliest
+    independent subsegment whose parent never arrived.  ``ids`` is accepted for callers
+    that computed it and is not needed.
+    """
     real = [s for s in trace.segments if not s.get("inferred") and s.get("type") != "subsegment"]
-    if ids is None:
-        ids = {e.get("id") for s in trace.segments for e in walk(s)}
     for candidates in (
         [s for s in real if not s.get("parent_id")],
-        [s for s in real if s.get("parent_id") not in ids],
         real,
+        [s for s in trace.segments if s.get("type") == "subsegment"],
     ):
         if candidates:
             return min(candidates, key=lambda s: s.get("start_time", 0))
