@@ -20,7 +20,15 @@ from fluoro.query.filters.ast import Node, split
 from fluoro.query.filters.evaluate import matches
 from fluoro.query.filters.parser import GroupResolver
 from fluoro.query.summaries import summarize
-from fluoro.store.api import FilterUnsupported, StoredDocument, TimeRangeType, TraceHit, TraceQuery, TraceReader
+from fluoro.store.api import (
+    FilterUnsupported,
+    StoredDocument,
+    TimeRangeType,
+    TraceHit,
+    TracePage,
+    TraceQuery,
+    TraceReader,
+)
 
 MAX_BATCH_IDS = 5
 _TRACE_ID_CHARS = frozenset("0123456789abcdef")
@@ -146,9 +154,8 @@ class QueryService:
         """
         if residual is None:
             page = self._find(query)
-            traces = self._assembled([h.trace_id for h in page.hits])
             last = page.hits[-1] if (page.more and page.hits) else None
-            return page.hits, traces, page.processed, last
+            return page.hits, self._assembled([h.trace_id for h in page.hits]), page.processed, last
         hits: list[TraceHit] = []
         traces: dict[str, Trace] = {}
         processed = scanned = 0
@@ -171,7 +178,7 @@ class QueryService:
                 return hits, traces, processed, None
             after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
 
-    def _find(self, query: TraceQuery) -> Any:
+    def _find(self, query: TraceQuery) -> TracePage:
         try:
             return self.reader.find_traces(query)
         except FilterUnsupported as exc:

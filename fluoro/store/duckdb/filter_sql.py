@@ -15,7 +15,6 @@ from typing import Any
 from fluoro.query.filters.ast import And, Annotation, Compare, Const, Flag, Node, Not, Or, Present
 from fluoro.store.api import Capabilities, FilterUnsupported
 
-
 # Trace-level columns of the aggregate ``t`` (see reader._AGGREGATE).
 _TRACE_FIELDS = {
     "responsetime": "t.response_time",

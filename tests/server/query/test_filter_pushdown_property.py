@@ -16,7 +16,19 @@ from hypothesis import strategies as st
 
 from fluoro.ingest import ingest
 from fluoro.query.assemble import assemble
-from fluoro.query.filters.ast import And, Annotation, Compare, Const, Flag, Node, Not, Or, Present, feature, walk
+from fluoro.query.filters.ast import (
+    And,
+    Annotation,
+    Compare,
+    Const,
+    Flag,
+    Node,
+    Not,
+    Or,
+    Present,
+    feature,
+    walk,
+)
 from fluoro.query.filters.evaluate import matches
 from fluoro.store import open_store
 from fluoro.store.api import SegmentBatch, TraceQuery
