@@ -166,3 +166,30 @@ def test_generated_expressions_cover_every_pushed_feature() -> None:
 
     collect()
     assert claimed <= seen
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_hostile_strings_are_parameters_not_sql(value: str) -> None:
+    """A user string (quotes, SQL, NULs, escapes) reaches DuckDB only as a bound value."""
+    from fluoro.query.filters import parse
+
+    store = open_store("memory")
+    try:
+        tid = f"1-{_hex(BASE, 8)}-{_hex(1, 24)}"
+        other = f"1-{_hex(BASE + 1, 8)}-{_hex(2, 24)}"
+        batch = SegmentBatch()
+        for trace_id, user in ((tid, value), (other, value + "'")):
+            doc = {"id": _hex(int(trace_id[-4:], 16) + 1, 16), "trace_id": trace_id, "name": "s",
+                   "start_time": BASE + 0.5, "end_time": BASE + 1, "user": user,
+                   "annotations": {"k": user}, "http": {"request": {"url": user}}}  # fmt: skip
+            ingest(batch, json.dumps(doc).encode(), 1.0)
+        store.write(ArrowBatch.from_batch(batch))
+        quoted = json.dumps(value)
+        for expression in (f"user = {quoted}", f"annotation.k = {quoted}", f"http.url = {quoted}",
+                           f'user = {quoted} or annotation.k != {quoted}'):  # fmt: skip
+            page = store.find_traces(TraceQuery(BASE, BASE + 100, filter=parse(expression), limit=10))
+            assert {h.trace_id for h in page.hits} == ({tid} if "!=" not in expression else {tid, other})
+        assert store.stats()["segments"] == 2
+    finally:
+        store.close()
