@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fluoro.query.filters.ast import And, Annotation, Compare, Flag, Node, Not, Or, Present
+from fluoro.query.filters.ast import And, Annotation, Compare, Const, Flag, Node, Not, Or, Present
 from fluoro.store.api import Capabilities, FilterUnsupported
 
 CAPABILITIES = Capabilities(
@@ -36,6 +36,15 @@ _FLAGS = {
     "throttle": "(any_throttle = 1)",
     "partial": "(partial = 1)",
 }
+# Same coverage as the DuckDB compiler: everything else is evaluated on assembled traces.
+CAPABILITIES = Capabilities(
+    filter_nodes=frozenset(
+        {"and", "or", "not", "const", "annotation"}
+        | {f"flag:{name}" for name in _FLAGS}
+        | {f"compare:{name}" for name in (*_TRACE_FIELDS, "user")}
+        | {f"present:{name}" for name in (*_TRACE_FIELDS, "user")}
+    )
+)
 _NUMBER_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -83,6 +92,8 @@ class _Compiler:
             return "(" + " OR ".join(self.node(n, out) for n in node.items) + ")"
         if isinstance(node, Not):
             return f"(NOT ifNull({self.node(node.item, out)}, 0))"
+        if isinstance(node, Const):
+            return "1" if node.value else "0"
         if isinstance(node, Flag):
             if node.name not in _FLAGS:
                 raise FilterUnsupported(f"keyword {node.name}")
