@@ -15,12 +15,13 @@ _LOADED: dict[str, dict[str, str]] = {}
 
 
 def scenario(xray: Any) -> dict[str, str]:
-    if "ids" not in _LOADED:
+    server = xray.meta.endpoint_url  # loaded once per server (backend)
+    if server not in _LOADED:
         ids, docs = build(BASE)
         result = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in docs])
         assert result["UnprocessedTraceSegments"] == []
-        _LOADED["ids"] = ids
-    return _LOADED["ids"]
+        _LOADED[server] = ids
+    return _LOADED[server]
 
 
 def summaries(xray: Any, expression: str) -> list[dict[str, Any]]:
