@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .api.conftest import server  # noqa: F401 - the published traces round-trip through both backends
 from .helpers import FIXTURES, load_fixture
 
 
