@@ -93,12 +93,19 @@ def test_create_update_delete_round_trip(xray: Any, rules: list[str]) -> None:
         xray.list_tags_for_resource(ResourceARN=created["SamplingRule"]["RuleARN"])
 
 
-def test_rules_are_listed_by_priority(xray: Any, rules: list[str]) -> None:
+def test_rules_are_listed_in_creation_order(xray: Any, rules: list[str]) -> None:
+    """As in the CLI's documented get-sampling-rules output (Default, created at 0, first)."""
     for name, priority in (("prio-b", 50), ("prio-a", 50), ("prio-c", 1)):
         xray.create_sampling_rule(SamplingRule=base_rule(name, Priority=priority))
         rules.append(name)
     names = [r["SamplingRule"]["RuleName"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]]
-    assert names == ["prio-c", "prio-a", "prio-b", "Default"]
+    assert names == ["Default", "prio-b", "prio-a", "prio-c"]
+
+
+def test_statistic_summaries_tokens(server: FluoroServer) -> None:
+    assert post(server, "/SamplingStatisticSummaries", raw=b'{"NextToken":null}').status_code == 200
+    bad = post(server, "/SamplingStatisticSummaries", {"NextToken": "not-a-token"})
+    assert bad.status_code == 400 and bad.json()["message"] == "NextToken is invalid"
 
 
 def test_default_rule_only_rate_and_reservoir_change(xray: Any, restore_default: None) -> None:
