@@ -220,15 +220,21 @@ def test_targets_for_unknown_rules_are_unprocessed(xray: Any) -> None:
 
 
 def test_rule_change_moves_last_rule_modification(xray: Any, rules: list[str]) -> None:
+    time.sleep(1.01)  # each change below lands in a later second than the one before
     doc = {"RuleName": "Default", "ClientID": "D" * 24, "Timestamp": time.time(), "RequestCount": 1, "SampledCount": 1}
     before = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
     xray.create_sampling_rule(SamplingRule=base_rule("mover"))
     rules.append("mover")
     after = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
+    time.sleep(1.01)
     xray.delete_sampling_rule(RuleName="mover")
     rules.remove("mover")
     deleted = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
     assert before < after < deleted
+    # Whole seconds, rounded up: SDKs compare int(LastRuleModification) > int(last fetch time).
+    modified = next(r for r in xray.get_sampling_rules()["SamplingRuleRecords"]
+                    if r["SamplingRule"]["RuleName"] == "Default")["ModifiedAt"].timestamp()  # fmt: skip
+    assert after.timestamp() == int(after.timestamp()) and deleted.timestamp() >= modified
 
 
 @pytest.mark.parametrize(("doc", "message"), [
