@@ -126,9 +126,17 @@ MIGRATIONS: list[tuple[int, Callable[[Tables, Features], list[str]]]] = [
             *_distributed(t, "segments"),
             *_distributed(t, "annotations"),
         ],
-    ),  # fmt: skip
+    ),
+    # Sampling rules, groups, tags, statistics, leases (fluoro.store.clickhouse.config_store).
+    (2, lambda t, f: _config(t)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _config(t: Tables) -> list[str]:
+    from fluoro.store.clickhouse.config_store import config_tables
+
+    return config_tables(t.database)
 
 
 def meta_table(t: Tables) -> str:

@@ -19,6 +19,7 @@ from clickhouse_driver.errors import NetworkError, SocketTimeoutError, Unexpecte
 
 from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
 from fluoro.store.clickhouse.config import ClickHouseConfig
+from fluoro.store.clickhouse.config_store import ClickHouseConfigStore
 from fluoro.store.clickhouse.filter_sql import CAPABILITIES
 from fluoro.store.clickhouse.reader import find_traces, read_documents, run
 from fluoro.store.clickhouse.schema import (
@@ -59,6 +60,7 @@ class ClickHouseStore:
             self.server_version = str(client.execute("SELECT version()")[0][0])
             self.features = Features.for_version(parse_version(self.server_version))
             self._migrate(client)
+        self._config_store = ClickHouseConfigStore(config.database, self._client)
         log.info("ClickHouse %s at %s:%d/%s (extras: %s)", self.server_version, config.host, config.port,
                  config.database, ", ".join(self.features.describe()) or "none")  # fmt: skip
 
@@ -191,6 +193,10 @@ class ClickHouseStore:
     def stats(self) -> dict[str, float]:
         rows = self._execute(f"SELECT count() FROM {self.tables.read('segments')}", [])
         return {"segments": float(rows[0][0]) if rows else 0.0}
+
+    def config_store(self) -> ClickHouseConfigStore:
+        """Rules, groups and sampling state, shared by every server on this database."""
+        return self._config_store
 
     def ping(self) -> bool:
         try:

@@ -54,7 +54,7 @@ def test_schema_created_once_and_shared_by_two_servers(url: str) -> None:
     try:
         assert isinstance(first, ClickHouseStore)
         rows = first._execute(f"SELECT version FROM {first.config.database}.fluoro_schema", [])
-        assert rows == [(1,)]
+        assert sorted(rows) == [(1,), (2,)]
         doc = segment()
         first.write(batch_of(doc))
         # Nothing lives in one process: the other instance reads it at once.
@@ -172,3 +172,38 @@ def test_same_answers_as_duckdb(
     assert pages(ch) == expected
     if expression == "":
         assert len(expected[0]) > 10  # the window holds data: the comparison is not vacuous
+
+
+def test_config_writes_are_atomic_across_servers(url: str) -> None:
+    """Two store instances stand for two servers: the cross-server lock keeps limits exact."""
+    import threading
+
+    from fluoro.store.api import AlreadyExists, LimitExceeded, RuleRecord
+
+    stores = [open_store(url), open_store(url)]
+    try:
+        configs = [s.config_store() for s in stores]  # type: ignore[attr-defined]
+        created: list[str] = []
+        refused: list[str] = []
+        granted: list[int] = []
+
+        def work(i: int) -> None:
+            config = configs[i % 2]  # each "server" has its own process lock: only the DDL lock serializes
+            try:
+                config.create_rule(RuleRecord(f"r{i % 6}", {"Priority": i}, 1.0, 1.0), max_rules=4)
+                created.append(f"r{i % 6}")
+            except (AlreadyExists, LimitExceeded) as exc:
+                refused.append(type(exc).__name__)
+            granted.append(config.lease_quota("shared", f"{i:024d}", 4, 10, 4.0, now=0.0, expires=20.0))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(created) == 4 and len(set(created)) == 4 and len(refused) == 8
+        assert sorted(r.name for r in configs[1].list_rules()) == sorted(created)
+        assert sum(granted) == 10  # never over-allocated, every unit handed out
+    finally:
+        for s in stores:
+            s.close()

@@ -23,15 +23,18 @@ from fluoro.store.api import (
     TooManyTags,
 )
 
-BACKENDS: dict[str, Callable[[Path], Store]] = {
-    "duckdb-memory": lambda tmp: open_store("memory"),
-    "duckdb-file": lambda tmp: open_store(str(tmp / "config.duckdb")),
+from .test_conformance import fresh_clickhouse_url
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "duckdb-memory": lambda request, tmp: open_store("memory"),
+    "duckdb-file": lambda request, tmp: open_store(str(tmp / "config.duckdb")),
+    "clickhouse": lambda request, tmp: open_store(fresh_clickhouse_url(request)),
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store = BACKENDS[request.param](tmp_path)
+    store = BACKENDS[request.param](request, tmp_path)
     yield store
     store.close()
 
