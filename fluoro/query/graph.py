@@ -243,7 +243,11 @@ class GraphBuilder:
 
     @staticmethod
     def _edge_out(target: int, edge_type: str | None, edge: _Edge) -> dict[str, Any]:
-        out: dict[str, Any] = {"ReferenceId": target, **edge.stats.times(), "SummaryStatistics": edge.stats.summary()}
+        out: dict[str, Any] = {
+            "ReferenceId": target,
+            **edge.stats.times(),
+            "SummaryStatistics": edge.stats.summary(),
+        }
         if edge_type == LINK:
             out["EdgeType"] = LINK
             out["ReceivedEventAgeHistogram"] = edge.stats.histogram_entries()

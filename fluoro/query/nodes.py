@@ -137,7 +137,9 @@ def _account(entity: Doc) -> str | None:
 def segment_node(segment: Doc) -> NodeKey:
     """The node of a segment its service sent."""
     origin = segment.get("origin")
-    return NodeKey(str(segment.get("name", "")), origin if isinstance(origin, str) else None, _account(segment))
+    return NodeKey(
+        str(segment.get("name", "")), origin if isinstance(origin, str) else None, _account(segment)
+    )
 
 
 def _last_part(value: str, sep: str) -> str:

@@ -38,14 +38,19 @@ def graph_of(trace_id: str, docs: list[dict[str, Any]]) -> Any:
 
 
 def edge_set(graph: Any) -> set[tuple[tuple[str, str | None], tuple[str, str | None], str | None]]:
-    return {((e.source.name, e.source.type), (e.target.name, e.target.type), e.edge_type) for e in graph.edges}
+    return {
+        ((e.source.name, e.source.type), (e.target.name, e.target.type), e.edge_type) for e in graph.edges
+    }
 
 
 def test_api_gateway_lambda_dynamodb_and_lambda_invoke() -> None:
     ((trace_id, docs),) = fixture_traces("osp7-apigw-lambda-dynamodb-and-lambda-invoke.json")
     graph = graph_of(trace_id, docs)
     stage = ("dev-todo-list-app/dev", "AWS::ApiGateway::Stage")
-    post_l, post_f = ("todo-list-app-dev-postTask", "AWS::Lambda"), ("todo-list-app-dev-postTask", "AWS::Lambda::Function")
+    post_l, post_f = (
+        ("todo-list-app-dev-postTask", "AWS::Lambda"),
+        ("todo-list-app-dev-postTask", "AWS::Lambda::Function"),
+    )
     send_l = ("todo-list-app-dev-sendNotification", "AWS::Lambda")
     send_f = ("todo-list-app-dev-sendNotification", "AWS::Lambda::Function")
     table = ("todo-list-tasks", "AWS::DynamoDB::Table")
@@ -74,12 +79,17 @@ def test_api_gateway_lambda_dynamodb_and_lambda_invoke() -> None:
     assert {s.request.outcome for s in graph.nodes} == {"ok"}
 
 
-@pytest.mark.parametrize("name", ["osp7-apigw-lambda-no-sdk-warm.json", "osp7-apigw-lambda-no-sdk-coldstart.json"])
+@pytest.mark.parametrize(
+    "name", ["osp7-apigw-lambda-no-sdk-warm.json", "osp7-apigw-lambda-no-sdk-coldstart.json"]
+)
 def test_api_gateway_lambda_without_sdk(name: str) -> None:
     ((trace_id, docs),) = fixture_traces(name)
     graph = graph_of(trace_id, docs)
     stage = ("dev-todo-list-app/dev", "AWS::ApiGateway::Stage")
-    post_l, post_f = ("todo-list-app-dev-postTask", "AWS::Lambda"), ("todo-list-app-dev-postTask", "AWS::Lambda::Function")
+    post_l, post_f = (
+        ("todo-list-app-dev-postTask", "AWS::Lambda"),
+        ("todo-list-app-dev-postTask", "AWS::Lambda::Function"),
+    )
     assert edge_set(graph) == {(("dev-todo-list-app/dev", CLIENT), stage, None), (stage, post_l, None),
                                (post_l, post_f, None)}  # fmt: skip
     assert not any(s.inferred for s in graph.nodes)
@@ -117,7 +127,10 @@ def test_span_link_becomes_link_edge_with_event_age() -> None:
     links = [e for e in graph.edges if e.edge_type == LINK]
     assert len(links) == 1
     (link,) = links
-    assert (link.source.name, link.source.type) == ("xray-stuff-ProducerA-LbbjYUkcchrB", "AWS::Lambda::Function")
+    assert (link.source.name, link.source.type) == (
+        "xray-stuff-ProducerA-LbbjYUkcchrB",
+        "AWS::Lambda::Function",
+    )
     assert (link.target.name, link.target.type) == ("xray-stuff-ConsumerA-kWsiXtT2gOdW", "AWS::Lambda")
     assert link.event_age == pytest.approx(1699480920.181 - 1699480920.1662896, abs=1e-6)
 
@@ -132,18 +145,40 @@ def test_function_segment_whose_lambda_segment_is_missing_is_the_entry() -> None
 
 def test_broken_trace_keeps_an_inferred_node_until_the_callee_reports() -> None:
     tid = "1-5f187253-6a106696d56b1f4ef9eba2ed"
-    call = {"id": "b" * 16, "name": "api.example.com", "namespace": "remote", "start_time": 10.0, "end_time": 10.5,
-            "http": {"request": {"traced": True}, "response": {"status": 503}}}
-    caller = {"id": "a" * 16, "trace_id": tid, "name": "front", "start_time": 9.9, "end_time": 10.6, "subsegments": [call]}
+    call = {
+        "id": "b" * 16,
+        "name": "api.example.com",
+        "namespace": "remote",
+        "start_time": 10.0,
+        "end_time": 10.5,
+        "http": {"request": {"traced": True}, "response": {"status": 503}},
+    }
+    caller = {
+        "id": "a" * 16,
+        "trace_id": tid,
+        "name": "front",
+        "start_time": 9.9,
+        "end_time": 10.6,
+        "subsegments": [call],
+    }
     broken = graph_of(tid, [caller])
     assert edge_set(broken) == {(("front", CLIENT), ("front", None), None),
                                 (("front", None), ("api.example.com", "remote"), None)}  # fmt: skip
     (remote,) = [e for e in broken.edges if e.target.type == "remote"]
     assert remote.request.outcome == "fault"
-    callee = {"id": "c" * 16, "trace_id": tid, "name": "backend", "start_time": 10.1, "end_time": 10.4,
-              "parent_id": "b" * 16}
+    callee = {
+        "id": "c" * 16,
+        "trace_id": tid,
+        "name": "backend",
+        "start_time": 10.1,
+        "end_time": 10.4,
+        "parent_id": "b" * 16,
+    }
     fixed = graph_of(tid, [caller, callee])
-    assert edge_set(fixed) == {(("front", CLIENT), ("front", None), None), (("front", None), ("backend", None), None)}
+    assert edge_set(fixed) == {
+        (("front", CLIENT), ("front", None), None),
+        (("front", None), ("backend", None), None),
+    }
     (edge,) = [e for e in fixed.edges if e.target.name == "backend"]
     assert edge.alias == NodeKey("api.example.com", "remote") and edge.request.entity_id == "b" * 16
 
