@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fluoro.api import account, traces
+from fluoro.api import account, graph, traces
 from fluoro.api.context import ApiContext, Handler
 from fluoro.api.errors import (
     ApiError,
@@ -30,7 +30,7 @@ from fluoro.api.operations import OPERATIONS
 
 log = logging.getLogger("fluoro.api")
 
-HANDLERS: dict[str, Handler] = {**traces.HANDLERS, **account.HANDLERS}
+HANDLERS: dict[str, Handler] = {**traces.HANDLERS, **account.HANDLERS, **graph.HANDLERS}
 
 
 async def _read_body(request: Request, limit: int) -> dict[str, Any]:
