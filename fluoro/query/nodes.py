@@ -63,7 +63,8 @@ class Request:
 
     @property
     def response_time(self) -> float | None:
-        return None if self.end is None else max(0.0, self.end - self.start)
+        # Microseconds: epoch-second floats carry ~1e-7 s of noise, which sums would show.
+        return None if self.end is None else max(0.0, round(self.end - self.start, 6))
 
 
 @dataclass(frozen=True)
