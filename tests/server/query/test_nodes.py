@@ -11,25 +11,9 @@ from fluoro.query.assemble import assemble
 from fluoro.query.nodes import CLIENT, LINK, NodeKey, called_node, trace_graph
 from fluoro.store.api import StoredDocument
 
-from ..helpers import load_fixture
+from ..graph_docs import fixture_traces
 
 ACCOUNT = "263792328682"
-
-
-def fixture_traces(name: str) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(trace id, documents as an SDK sent them: X-Ray's inferred segments removed)."""
-    data = load_fixture("batch-get-traces", name)
-    traces = data["Traces"] if isinstance(data, dict) and "Traces" in data else [data]
-    out = []
-    for trace in traces:
-        docs = []
-        for entry in trace["Segments"]:
-            doc = entry.get("Document", entry)
-            doc = json.loads(doc) if isinstance(doc, str) else doc
-            if not doc.get("inferred"):
-                docs.append(doc)
-        out.append((trace["Id"], docs))
-    return out
 
 
 def graph_of(trace_id: str, docs: list[dict[str, Any]]) -> Any:
