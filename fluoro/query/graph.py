@@ -125,6 +125,7 @@ def edge_row_key(source: NodeKey, target: NodeKey, edge_type: str | None, alias:
 def rows_for(graph: TraceGraph) -> list[GraphRow]:
     """A trace's contribution to the per-minute rollup."""
     acc: dict[tuple[int, str], Stats] = {}
+    node_keys: dict[tuple[NodeKey, bool], str] = {}
 
     def stats(start: float, key: str) -> Stats:
         slot = (int(start // MINUTE) * MINUTE, key)
@@ -134,7 +135,11 @@ def rows_for(graph: TraceGraph) -> list[GraphRow]:
         return found
 
     for sample in graph.nodes:
-        stats(sample.request.start, node_row_key(sample.node, sample.inferred)).add(sample.request)
+        slot = (sample.node, sample.inferred)
+        key = node_keys.get(slot)
+        if key is None:
+            key = node_keys[slot] = node_row_key(sample.node, sample.inferred)
+        stats(sample.request.start, key).add(sample.request)
     for edge in graph.edges:
         key = edge_row_key(edge.source, edge.target, edge.edge_type, edge.alias)
         stats(edge.request.start, key).add(edge.request, edge.event_age if edge.edge_type == LINK else None)

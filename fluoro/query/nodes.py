@@ -195,25 +195,30 @@ def trace_graph(segments: Sequence[Doc], resolve_link: LinkResolver | None = Non
     real = [s for s in segments if not s.get("inferred") and s.get("type") != "subsegment"]
     owner: dict[str, Doc] = {}  # entity id -> the real segment that contains it
     entity_by_id: dict[str, Doc] = {}
+    linking: list[tuple[Doc, Doc]] = []  # (segment, entity) for entities with links
     for seg in real:
         for entity in walk(seg):
             key = str(entity.get("id"))
             owner.setdefault(key, seg)
             entity_by_id.setdefault(key, entity)
+            if "links" in entity:
+                linking.append((seg, entity))
+    keys = {id(seg): segment_node(seg) for seg in real}
     graph = TraceGraph([], [], [], [])
     entries = [s for s in real if not s.get("parent_id")]
     if not entries:  # the caller never reported: the earliest unattached segment serves the request
         unattached = [s for s in real if str(s.get("parent_id")) not in owner]
         entries = [min(unattached, key=lambda s: _number(s.get("start_time")) or 0.0)] if unattached else []
+    entry_ids = {id(s) for s in entries}
     for seg in real:
-        node = segment_node(seg)
+        node = keys[id(seg)]
         request = _request(seg)
         if request is not None:
             graph.nodes.append(NodeSample(node, request, inferred=False))
         parent_id = seg.get("parent_id")
         caller = owner.get(str(parent_id)) if parent_id else None
         if caller is None or caller is seg:
-            if not any(seg is entry for entry in entries):
+            if id(seg) not in entry_ids:
                 continue  # its caller's documents never arrived: no edge to invent
             client = NodeKey(node.name, CLIENT)
             if client not in graph.client_nodes:
@@ -226,7 +231,7 @@ def trace_graph(segments: Sequence[Doc], resolve_link: LinkResolver | None = Non
         parent = entity_by_id[str(parent_id)]
         if parent is caller:  # AWS::Lambda -> AWS::Lambda::Function: only the callee measured it
             if request is not None:
-                graph.edges.append(EdgeSample(segment_node(caller), node, request))
+                graph.edges.append(EdgeSample(keys[id(caller)], node, request))
             continue
         call = _request(parent)
         if call is None:
@@ -236,7 +241,7 @@ def trace_graph(segments: Sequence[Doc], resolve_link: LinkResolver | None = Non
             named = called_node(parent)
             if (named.name, named.type) != (node.name, node.type):
                 alias = named
-        graph.edges.append(EdgeSample(segment_node(caller), node, call, alias=alias))
+        graph.edges.append(EdgeSample(keys[id(caller)], node, call, alias=alias))
     for doc in segments:
         if not doc.get("inferred"):
             continue
@@ -249,23 +254,22 @@ def trace_graph(segments: Sequence[Doc], resolve_link: LinkResolver | None = Non
             continue
         target = called_node(sub)
         graph.nodes.append(NodeSample(target, call, inferred=True))
-        graph.edges.append(EdgeSample(segment_node(caller), target, call))
-    for seg in real:
-        here = segment_node(seg)
-        for entity in walk(seg):
-            for link in _links(entity):
-                other = _link_target(link)
-                if other is None and resolve_link is not None:
-                    other = resolve_link(str(link.get("trace_id", "")), str(link.get("id", "")))
-                request = _request(entity)
-                if other is None or request is None:
-                    continue
-                attrs = _obj(link.get("attributes"))
-                received = _number(attrs.get("aws.xray.reserved.received_event_end_time"))
-                age = None
-                if received is not None and request.end is not None:
-                    age = max(0.0, received - request.end)
-                child = attrs.get("aws.xray.reserved.reference_type", "child") != "parent"
-                source, target = (here, other) if child else (other, here)
-                graph.edges.append(EdgeSample(source, target, request, edge_type=LINK, event_age=age))
+        graph.edges.append(EdgeSample(keys[id(caller)], target, call))
+    for seg, entity in linking:
+        here = keys[id(seg)]
+        for link in _links(entity):
+            other = _link_target(link)
+            if other is None and resolve_link is not None:
+                other = resolve_link(str(link.get("trace_id", "")), str(link.get("id", "")))
+            request = _request(entity)
+            if other is None or request is None:
+                continue
+            attrs = _obj(link.get("attributes"))
+            received = _number(attrs.get("aws.xray.reserved.received_event_end_time"))
+            age = None
+            if received is not None and request.end is not None:
+                age = max(0.0, received - request.end)
+            child = attrs.get("aws.xray.reserved.reference_type", "child") != "parent"
+            source, target = (here, other) if child else (other, here)
+            graph.edges.append(EdgeSample(source, target, request, edge_type=LINK, event_age=age))
     return graph
