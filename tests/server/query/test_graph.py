@@ -15,6 +15,7 @@ from fluoro.query.graph import GraphBuilder, bucket_ms
 from fluoro.query.graph_service import GraphQueries
 from fluoro.query.nodes import trace_graph
 from fluoro.query.rollup import GraphRollup
+from fluoro.query.service import InvalidQuery
 from fluoro.store import open_store
 from fluoro.store.api import SegmentBatch, StoredDocument
 from fluoro.store.columns import ArrowBatch
@@ -264,3 +265,38 @@ def test_time_series_buckets_by_period_and_selects_entities() -> None:
     )
     # orders is three nodes: AWS::Lambda, AWS::Lambda::Function and the DynamoDB table.
     assert services["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 30
+
+
+def test_group_filter_restricts_the_traces() -> None:
+    rng = random.Random(13)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i, status in enumerate([200, 200, 502, 200, 503]):
+        write(store, lambda_trace(rng, T0 + 10 * i, status))
+    GraphRollup(store).run_once()
+    queries = GraphQueries(store)
+    window = {"StartTime": T0 - 60, "EndTime": T0 + 120}
+    everything = by_type(queries.get_service_graph(window)["Services"])
+    faults = by_type(queries.get_service_graph(window, group_filter="fault")["Services"])
+    assert everything["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 2
+    series = queries.get_time_series_service_statistics({**window, "Period": 300}, group_filter="fault")
+    assert sum(e["EdgeSummaryStatistics"]["TotalCount"] for e in series["TimeSeriesServiceStatistics"]) == 2
+    with pytest.raises(InvalidQuery, match="filter expression"):
+        queries.get_service_graph(window, group_filter="responsetime >")
+
+
+def test_retention_removes_graph_rows() -> None:
+    rng = random.Random(17)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    write(store, lambda_trace(rng, T0, 200))
+    GraphRollup(store).run_once()
+    assert store.graph_rows(T0 - 60, T0 + 60)
+    store.delete_before(T0 + 7200)
+    assert store.graph_rows(T0 - 60, T0 + 60) == []
+
+
+def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
+    return {s.get("Type"): s for s in services}
