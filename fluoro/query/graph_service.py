@@ -96,10 +96,16 @@ class GraphQueries:
             for (b, k), s in sums.items()
         ]  # fmt: skip
 
-    def _rows(self, start: float, end: float, group_filter: str | None, period: int | None) -> list[GraphRow]:
+    def _rows(
+        self, start: float, end: float, group_filter: str | None, period: int | None, selector: Any = None
+    ) -> list[GraphRow]:
         if group_filter:
-            return self._filtered_rows(start, end, group_filter, period)
-        return self.store.graph_rows(start, end, period)
+            rows = self._filtered_rows(start, end, group_filter, period)
+            return rows if selector is None else [r for r in rows if _selected(r.key, selector[0])]
+        if selector is None:
+            return self.store.graph_rows(start, end, period)
+        keys = [k for k in self.store.graph_keys(start, end) if _selected(k, selector[0])]
+        return self.store.graph_rows(start, end, period, keys) if keys else []
 
     # ---- operations
     def get_service_graph(self, body: dict[str, Any], group_filter: str | None = None) -> dict[str, Any]:
@@ -150,9 +156,8 @@ class GraphQueries:
                 raise InvalidQuery(f"Invalid EntitySelectorExpression: {exc}") from None
         edge_mode = selector is None or selector.is_edge
         buckets: dict[int, Stats] = {}
-        for row in self._rows(start, end, group_filter, period):
-            if _selected(row.key, selector):
-                buckets.setdefault(row.bucket, Stats()).merge(row)
+        for row in self._rows(start, end, group_filter, period, (selector,)):
+            buckets.setdefault(row.bucket, Stats()).merge(row)
         out = []
         for bucket in sorted(buckets):
             stats = buckets[bucket]

@@ -23,8 +23,11 @@ Semantics, not mechanics:
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
   ``graph_rows`` sums rows per key (and per ``period`` bucket) over the
-  minutes that overlap ``[start, end)``.  A ClickHouse backend can keep the
-  sums in a SummingMergeTree (old contributions inserted negated).
+  minutes that overlap ``[start, end)``, optionally only for ``keys``;
+  ``graph_keys`` lists the keys present in such a window (cheap: no
+  histograms), so callers can select before reading histograms.  A
+  ClickHouse backend can keep the sums in a SummingMergeTree (old
+  contributions inserted negated).
 """
 
 from __future__ import annotations
@@ -186,7 +189,11 @@ class GraphStore(Protocol):
 
     def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None: ...
 
-    def graph_rows(self, start: float, end: float, period: int | None = None) -> list[GraphRow]: ...
+    def graph_keys(self, start: float, end: float) -> list[str]: ...
+
+    def graph_rows(
+        self, start: float, end: float, period: int | None = None, keys: Sequence[str] | None = None
+    ) -> list[GraphRow]: ...
 
 
 class Store(TraceWriter, TraceReader, GraphStore, Protocol):

@@ -10,7 +10,7 @@ with upserts, in one transaction with the cursor.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -110,14 +110,25 @@ def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], ne
         conn.unregister("_graph_new")
 
 
+def read_keys(conn: duckdb.DuckDBPyConnection, start: float, end: float) -> list[str]:
+    rows = conn.execute(
+        "SELECT key FROM graph_minutes WHERE bucket >= ? AND bucket < ? GROUP BY key HAVING sum(samples) > 0",
+        [math.floor(start / 60) * 60, end],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def read_rows(
-    conn: duckdb.DuckDBPyConnection, start: float, end: float, period: int | None
+    conn: duckdb.DuckDBPyConnection, start: float, end: float, period: int | None, keys: Sequence[str] | None
 ) -> list[GraphRow]:
     """Rows of the minutes overlapping ``[start, end)``, summed per key and ``period`` bucket."""
     lo = math.floor(start / 60) * 60
     bucket = f"(bucket // {int(period)}) * {int(period)}" if period else str(lo)
     window = "bucket >= ? AND bucket < ?"
-    params = [lo, end]
+    params: list[Any] = [lo, end]
+    if keys is not None:
+        window += " AND key IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(keys))
     sums = ", ".join(f"sum({c})" for c in _COUNTS)
     out: dict[tuple[int, str], GraphRow] = {}
     for r in conn.execute(
