@@ -49,22 +49,27 @@ class GraphRollup:
         self.traces_rolled = 0
 
     def run_once(self) -> int:
-        """Roll up everything written so far; returns the number of traces recomputed."""
+        """Roll up everything written so far; returns the number of traces recomputed.
+
+        Traces come ordered by their latest write, so after each batch the
+        cursor can move to just before the first trace not yet done: a stop
+        or crash mid-cycle resumes there, and a long backlog (first start on
+        an old file) does not hold up shutdown.
+        """
         with self._lock:
-            cursor = self.store.graph_cursor()
-            ids, new_cursor = self.store.graph_changes(cursor)
-            if new_cursor == cursor:
-                return 0
+            changed = self.store.graph_changes(self.store.graph_cursor())
             done = 0
-            for start in range(0, len(ids), self.batch_traces):
-                chunk = ids[start : start + self.batch_traces]
+            for start in range(0, len(changed), self.batch_traces):
+                if self._stop.is_set():
+                    break
+                chunk = [tid for tid, _ in changed[start : start + self.batch_traces]]
                 by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
                 rows = {tid: trace_rows(tid, by_trace[tid]) for tid in chunk}
-                last = start + self.batch_traces >= len(ids)
-                # The cursor moves only with the last chunk: a crash before it repeats the cycle.
-                self.store.graph_replace(rows, new_cursor if last else cursor)
+                rest = start + self.batch_traces
+                cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
+                self.store.graph_replace(rows, cursor)
                 done += len(chunk)
             self.traces_rolled += done
             return done
@@ -81,6 +86,7 @@ class GraphRollup:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop after the batch in progress (the cursor keeps the rest for the next start)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

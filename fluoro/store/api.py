@@ -16,10 +16,12 @@ Semantics, not mechanics:
 - ``GraphStore`` keeps the service-graph rollup (``fluoro.query.rollup``):
   per-minute statistics per node/edge key, maintained by replacing whole
   traces' contributions, so a trace that arrives piecewise is recounted,
-  never double counted.  ``graph_changes(cursor)`` names the traces that
-  received documents in writes after ``cursor`` (an opaque, monotonically
-  increasing write position the backend chooses, e.g. DuckDB's chunk id or a
-  ClickHouse insert sequence) and returns the new cursor.
+  never double counted.  ``graph_changes(cursor)`` lists the traces that
+  received documents in writes after ``cursor``, each with the position of
+  its latest write, ordered by that position (positions are opaque,
+  monotonically increasing integers the backend chooses: DuckDB's chunk
+  id, a ClickHouse insert sequence); ``graph_cursor`` is the position
+  stored by the last ``graph_replace``.
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
   ``graph_rows`` sums rows per key (and per ``period`` bucket) over the
@@ -185,7 +187,7 @@ class TraceReader(Protocol):
 class GraphStore(Protocol):
     def graph_cursor(self) -> int: ...
 
-    def graph_changes(self, cursor: int) -> tuple[list[str], int]: ...
+    def graph_changes(self, cursor: int) -> list[tuple[str, int]]: ...
 
     def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None: ...
 

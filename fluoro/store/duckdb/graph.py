@@ -32,13 +32,12 @@ def cursor(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else -1
 
 
-def changes(conn: duckdb.DuckDBPyConnection, after: int) -> tuple[list[str], int]:
+def changes(conn: duckdb.DuckDBPyConnection, after: int) -> list[tuple[str, int]]:
     rows = conn.execute(
-        "SELECT trace_id, max(chunk) FROM segments WHERE chunk > ? GROUP BY trace_id", [after]
+        "SELECT trace_id, max(chunk) AS pos FROM segments WHERE chunk > ? GROUP BY trace_id ORDER BY pos, trace_id",
+        [after],
     ).fetchall()
-    if not rows:
-        return [], after
-    return [str(r[0]) for r in rows], max(int(r[1]) for r in rows)
+    return [(str(r[0]), int(r[1])) for r in rows]
 
 
 def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:

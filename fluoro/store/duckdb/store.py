@@ -109,7 +109,7 @@ class DuckDBStore:
     def graph_cursor(self) -> int:
         return self._read(graph.cursor)
 
-    def graph_changes(self, cursor: int) -> tuple[list[str], int]:
+    def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
         return self._read(graph.changes, cursor)
 
     def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:

@@ -300,3 +300,24 @@ def test_retention_removes_graph_rows() -> None:
 
 def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
     return {s.get("Type"): s for s in services}
+
+
+def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(19)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(5):
+        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    rollup = GraphRollup(store, batch_traces=2)
+    original = store.graph_replace
+
+    def replace_then_stop(rows: Any, cursor: int) -> None:
+        original(rows, cursor)
+        rollup._stop.set()
+
+    monkeypatch.setattr(store, "graph_replace", replace_then_stop)
+    assert rollup.run_once() == 2
+    monkeypatch.undo()
+    assert GraphRollup(store, batch_traces=2).run_once() == 3  # the three not done, not all five
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
