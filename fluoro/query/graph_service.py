@@ -21,6 +21,7 @@ from fluoro.query.filters import FilterError, parse
 from fluoro.query.filters.ast import walk
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
+from fluoro.query.rollup import store_link_resolver
 from fluoro.query.selector import Selector, SelectorError, parse_selector
 from fluoro.query.service import InvalidQuery, _number, _valid_trace_id
 from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceQuery, TraceReader
@@ -52,7 +53,8 @@ class GraphQueries:
         by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
         for stored in docs:
             by_trace[stored.trace_id].append(stored)
-        return [(tid, trace_graph(assemble(tid, found).segments)) for tid, found in by_trace.items()]
+        resolve = store_link_resolver(self.store)
+        return [(tid, trace_graph(assemble(tid, found).segments, resolve)) for tid, found in by_trace.items()]
 
     def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
         try:

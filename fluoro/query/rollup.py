@@ -22,9 +22,10 @@ import threading
 from collections import defaultdict
 from typing import Protocol, Sequence
 
-from fluoro.query.assemble import assemble
+from fluoro.query.assemble import assemble, walk
 from fluoro.query.graph import rows_for
-from fluoro.query.nodes import trace_graph
+from fluoro.query.nodes import LinkResolver, NodeKey, segment_node, trace_graph
+from fluoro.query.service import _valid_trace_id
 from fluoro.store.api import GraphRow, GraphStore, StoredDocument, TraceReader
 
 log = logging.getLogger("fluoro.graph")
@@ -34,8 +35,29 @@ class RollupStore(GraphStore, TraceReader, Protocol):
     pass
 
 
-def trace_rows(trace_id: str, docs: Sequence[StoredDocument]) -> list[GraphRow]:
-    return rows_for(trace_graph(assemble(trace_id, docs).segments))
+def store_link_resolver(reader: TraceReader) -> LinkResolver:
+    """Names the node of a linked document by reading its trace (cached per resolver)."""
+    cache: dict[tuple[str, str], NodeKey | None] = {}
+
+    def resolve(trace_id: str, entity_id: str) -> NodeKey | None:
+        if (trace_id, entity_id) not in cache:
+            docs = reader.documents([trace_id]) if _valid_trace_id(trace_id) else []
+            found = None
+            if docs:
+                for segment in assemble(trace_id, docs).segments:
+                    if not segment.get("inferred") and any(e.get("id") == entity_id for e in walk(segment)):
+                        found = segment_node(segment)
+                        break
+            cache[(trace_id, entity_id)] = found
+        return cache[(trace_id, entity_id)]
+
+    return resolve
+
+
+def trace_rows(
+    trace_id: str, docs: Sequence[StoredDocument], resolve_link: LinkResolver | None = None
+) -> list[GraphRow]:
+    return rows_for(trace_graph(assemble(trace_id, docs).segments, resolve_link))
 
 
 class GraphRollup:
@@ -66,7 +88,8 @@ class GraphRollup:
                 by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
-                rows = {tid: trace_rows(tid, by_trace[tid]) for tid in chunk}
+                resolve = store_link_resolver(self.store)
+                rows = {tid: trace_rows(tid, by_trace[tid], resolve) for tid in chunk}
                 rest = start + self.batch_traces
                 cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
                 self.store.graph_replace(rows, cursor)

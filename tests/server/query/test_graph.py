@@ -177,8 +177,6 @@ def test_histogram_buckets() -> None:
         0, 5, 157, 999, 1230, 12300, 123000]  # fmt: skip
 
 
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rollup_of_piecewise_out_of_order_traces_equals_the_trace_path(seed: int) -> None:
     rng = random.Random(seed)
@@ -302,7 +300,9 @@ def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
     return {s.get("Type"): s for s in services}
 
 
-def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rng = random.Random(19)
     store = open_store("memory")
     assert isinstance(store, DuckDBStore)
@@ -321,3 +321,35 @@ def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(monkeypa
     assert GraphRollup(store, batch_traces=2).run_once() == 3  # the three not done, not all five
     out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
     assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+
+
+def test_span_link_without_names_is_resolved_through_the_linked_trace() -> None:
+    rng = random.Random(29)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    producer_tid, consumer_tid = (
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+    )
+    send = _id(rng)
+    producer = {"id": _id(rng), "trace_id": producer_tid, "name": "orders-api", "start_time": T0 + 1, "end_time": T0 + 2,
+                "subsegments": [{"id": send, "name": "SQS", "namespace": "aws", "start_time": T0 + 1.1,
+                                 "end_time": T0 + 1.2, "aws": {"queue_url": "https://sqs/1/jobs"}}]}  # fmt: skip
+    # An OpenTelemetry-style span link: no reserved attributes, so no names and no reference type.
+    consumer = {"id": _id(rng), "trace_id": consumer_tid, "name": "worker", "origin": "AWS::Lambda",
+                "start_time": T0 + 3, "end_time": T0 + 4, "links": [{"trace_id": producer_tid, "id": send}]}  # fmt: skip
+    write(store, [producer])
+    write(store, [consumer])
+    GraphRollup(store).run_once()
+    services = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})["Services"]
+    names = {s["ReferenceId"]: (s["Name"], s.get("Type")) for s in services}
+    links = [
+        (s["Name"], names[e["ReferenceId"]])
+        for s in services
+        for e in s["Edges"]
+        if e.get("EdgeType") == "link"
+    ]
+    assert links == [("orders-api", ("worker", "AWS::Lambda"))]
+    assert (
+        trace_graph(assemble(consumer_tid, stored([consumer])).segments).edges[-1].edge_type is None
+    )  # no resolver
