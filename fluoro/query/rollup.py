@@ -89,13 +89,22 @@ class GraphRollup:
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
                 resolve = store_link_resolver(self.store)
-                rows = {tid: trace_rows(tid, by_trace[tid], resolve) for tid in chunk}
+                rows = {tid: self._rows_or_none(tid, by_trace[tid], resolve) for tid in chunk}
                 rest = start + self.batch_traces
                 cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
                 self.store.graph_replace(rows, cursor)
                 done += len(chunk)
             self.traces_rolled += done
             return done
+
+    @staticmethod
+    def _rows_or_none(trace_id: str, docs: Sequence[StoredDocument], resolve: LinkResolver) -> list[GraphRow]:
+        """One unexpected document must not stall the rollup forever: it drops out of the graph."""
+        try:
+            return trace_rows(trace_id, docs, resolve)
+        except Exception:
+            log.exception("service graph: trace %s skipped", trace_id)
+            return []
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -353,3 +353,28 @@ def test_span_link_without_names_is_resolved_through_the_linked_trace() -> None:
     assert (
         trace_graph(assemble(consumer_tid, stored([consumer])).segments).edges[-1].edge_type is None
     )  # no resolver
+
+
+def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fluoro.query.rollup as rollup_module
+
+    rng = random.Random(31)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    traces = [lambda_trace(rng, T0 + i, 200) for i in range(3)]
+    for docs in traces:
+        write(store, docs)
+    poison = traces[1][0]["trace_id"]
+    real = rollup_module.trace_rows
+
+    def failing(trace_id: str, *args: Any) -> Any:
+        if trace_id == poison:
+            raise RuntimeError("unexpected document")
+        return real(trace_id, *args)
+
+    monkeypatch.setattr(rollup_module, "trace_rows", failing)
+    rollup = GraphRollup(store)
+    assert rollup.run_once() == 3
+    assert rollup.run_once() == 0  # the cursor moved on
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
