@@ -89,7 +89,9 @@ def _segments(t: Tables, f: Features) -> str:
     user_agent   Nullable(String),
     client_ip    Nullable(String),
     user         Nullable(String),
-    doc          String{index}
+    doc          String,
+    -- Insert time by ClickHouse's clock: the service-graph rollup's write position.
+    written      UInt64 DEFAULT toUInt64(now()){index}
 ) ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY (trace_time, trace_key, id)
   SETTINGS index_granularity = 1024"""
 
@@ -129,6 +131,8 @@ MIGRATIONS: list[tuple[int, Callable[[Tables, Features], list[str]]]] = [
     ),
     # Sampling rules, groups, tags, statistics, leases (fluoro.store.clickhouse.config_store).
     (2, lambda t, f: _config(t)),
+    # Service-graph rollup (fluoro.store.clickhouse.graph).
+    (3, lambda t, f: _graph(t)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -137,6 +141,12 @@ def _config(t: Tables) -> list[str]:
     from fluoro.store.clickhouse.config_store import config_tables
 
     return config_tables(t.database)
+
+
+def _graph(t: Tables) -> list[str]:
+    from fluoro.store.clickhouse.graph import graph_tables
+
+    return graph_tables(t.database)
 
 
 def meta_table(t: Tables) -> str:

@@ -17,10 +17,11 @@ from typing import Any, Iterator, Sequence
 from clickhouse_driver import Client
 from clickhouse_driver.errors import NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError
 
-from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
 from fluoro.store.clickhouse.config import ClickHouseConfig
 from fluoro.store.clickhouse.config_store import ClickHouseConfigStore
 from fluoro.store.clickhouse.filter_sql import CAPABILITIES
+from fluoro.store.clickhouse.graph import ClickHouseGraph
 from fluoro.store.clickhouse.reader import find_traces, read_documents, run
 from fluoro.store.clickhouse.schema import (
     MIGRATIONS,
@@ -61,6 +62,9 @@ class ClickHouseStore:
             self.features = Features.for_version(parse_version(self.server_version))
             self._migrate(client)
         self._config_store = ClickHouseConfigStore(config.database, self._client)
+        self._graph = ClickHouseGraph(
+            config.database, self.tables.read("segments"), self._execute, self._insert_columns
+        )
         log.info("ClickHouse %s at %s:%d/%s (extras: %s)", self.server_version, config.host, config.port,
                  config.database, ", ".join(self.features.describe()) or "none")  # fmt: skip
 
@@ -159,6 +163,27 @@ class ClickHouseStore:
         with self._client() as client:
             return run(client, sql, params)
 
+    def _insert_columns(self, sql: str, columns: list[Any]) -> None:
+        with self._client() as client:
+            client.execute(sql, columns, columnar=True)
+
+    def graph_cursor(self) -> int:
+        return self._graph.cursor()
+
+    def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
+        return self._graph.changes(cursor)
+
+    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
+        self._graph.replace(rows, cursor)
+
+    def graph_keys(self, start: float, end: float) -> list[str]:
+        return self._graph.keys(start, end)
+
+    def graph_rows(
+        self, start: float, end: float, period: int | None = None, keys: Sequence[str] | None = None
+    ) -> list[GraphRow]:
+        return self._graph.rows(start, end, period, keys)
+
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
         return read_documents(self._execute, self.tables.read("segments"), trace_ids)
 
@@ -174,9 +199,12 @@ class ClickHouseStore:
         """
         day = int(received_before // 86400)
         removed = 0
+        db = self.config.database
+        # Graph rows are kept a day longer: traces that started before the cutoff may still report.
+        targets = [(self.tables.write("segments"), day), (self.tables.write("annotations"), day),
+                   (f"{db}.graph_traces", day - 1)]  # fmt: skip
         with self._client() as client:
-            for table in ("segments", "annotations"):
-                name = self.tables.write(table)
+            for name, cutoff in targets:
                 short = name.split(".", 1)[1]
                 parts = client.execute(
                     "SELECT partition, sum(rows) FROM system.parts WHERE database = %(db)s AND table = %(t)s"
@@ -184,9 +212,9 @@ class ClickHouseStore:
                     {"db": self.config.database, "t": short},
                 )
                 for partition, rows in parts:
-                    if int(partition) < day:
+                    if int(partition) < cutoff:
                         client.execute(f"ALTER TABLE {name} DROP PARTITION {int(partition)}")
-                        if table == "segments":
+                        if short.startswith("segments"):
                             removed += int(rows)
         return removed
 
