@@ -18,7 +18,7 @@ import msgspec
 
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import FilterError, parse
-from fluoro.query.filters.ast import walk
+from fluoro.query.filters.ast import feature, walk
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
 from fluoro.query.rollup import store_link_resolver
@@ -64,9 +64,10 @@ class GraphQueries:
         supported = self.store.capabilities().filter_nodes
         if node is not None:
             for item in walk(node):
-                if item.kind not in supported:
+                # Capabilities name keywords since the full filter language (``flag:ok``, ...).
+                if feature(item) not in supported:
                     raise InvalidQuery(
-                        f"The group's filter expression uses {item.kind}, which is not supported"
+                        f"The group's filter expression uses {feature(item)}, which is not supported"
                     )
         ids: list[str] = []
         after = None

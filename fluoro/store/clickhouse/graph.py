@@ -54,19 +54,20 @@ class ClickHouseGraph:
         self.segments = segments
         self.execute = execute
         self.insert = insert
+        self.settle = SETTLE_SECONDS
 
     def cursor(self) -> int:
         rows = self.execute(f"SELECT argMax(cursor, at), count() FROM {self.db}.graph_cursor", [])
         return int(rows[0][0]) if rows and rows[0][1] else -1
 
     def changes(self, after: int) -> list[tuple[str, int]]:
-        # ``received`` bounds the scan to recent partitions: a write stamped after the
-        # cursor arrived after it too (give or take clock skew between fluoro and ClickHouse).
+        # A scan of one integer column; ``received`` cannot bound it (documents may carry
+        # any arrival time, e.g. replays), so it reads every partition's ``written``.
         rows = self.execute(
             f"SELECT trace_id, max(written) AS pos FROM {self.segments}"
-            " WHERE written > ? AND written <= toUInt64(now()) - ? AND received >= ?"
+            " WHERE written > ? AND written <= toUInt64(now()) - ?"
             " GROUP BY trace_id ORDER BY pos, trace_id",
-            [max(after, 0), SETTLE_SECONDS, float(max(after, 0) - 3600)],
+            [max(after, 0), self.settle],
         )
         return [(str(r[0]), int(r[1])) for r in rows]
 
