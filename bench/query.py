@@ -54,6 +54,18 @@ def load(path: str, segments: int, now: float) -> list[str]:
     return trace_ids
 
 
+def _reuse(db: str) -> tuple[float, list[str]]:
+    import duckdb
+
+    conn = duckdb.connect(db, read_only=True)
+    try:
+        row = conn.execute("SELECT max(start_time) FROM segments").fetchone()
+        ids = [r[0] for r in conn.execute("SELECT trace_id FROM segments WHERE parent_id IS NULL").fetchall()]
+    finally:
+        conn.close()
+    return float(row[0]) if row else time.time(), ids
+
+
 def timed(fn: object, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -72,21 +84,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--segments", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--db", help="reuse a file an earlier run loaded (its hour is taken from the data)")
     args = parser.parse_args()
     import httpx
 
     print(f"# bench/query.py on {machine()}")
-    tmp = tempfile.mkdtemp(prefix="fluoro-query-")
-    db = os.path.join(tmp, "traces.duckdb")
-    now = time.time()
-    t = time.perf_counter()
-    trace_ids = load(db, args.segments, now)
-    size, used = db_usage(db)
-    print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
-          f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
+    if args.db:
+        db, (now, trace_ids) = args.db, _reuse(args.db)
+        print(f"reusing {db}: {len(trace_ids)} traces")
+    else:
+        db = os.path.join(tempfile.mkdtemp(prefix="fluoro-query-"), "traces.duckdb")
+        now = time.time()
+        t = time.perf_counter()
+        trace_ids = load(db, args.segments, now)
+        size, used = db_usage(db)
+        print(f"loaded {args.segments} segments ({len(trace_ids)} traces) into {db} in {time.perf_counter() - t:.1f}s; "
+              f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
     port = free_port()
     proc = spawn(port, db)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
     rng = random.Random(1)
 
     def post(path: str, body: dict) -> dict:  # type: ignore[type-arg]
@@ -133,6 +149,7 @@ def main() -> None:
         results[f"GetTraceSummaries 1h {expression}"] = summary(timed(filtered(expression), max(5, args.runs // 5)))
     for name, r in results.items():
         print(f"{name}: median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
+    print("note: the last three are evaluated in Python on candidate traces; a page may be short (NextToken)")
     print(f"server RSS after queries: {rss_mb(proc.pid):.0f} MB")
     proc.terminate()
     proc.wait(60)
