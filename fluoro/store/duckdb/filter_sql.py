@@ -152,9 +152,11 @@ def compile_filter(node: Node | None, window_sql: str, window_params: list[Any])
     return Compiled(where, params, prefilters)
 
 
-# Root-row columns: a root with the value implies some row of the trace has it.
-_ROW_COLUMNS = {"http.status": "http_status", "http.url": "http_url", "http.method": "http_method",
-                "http.useragent": "user_agent", "http.clientip": "client_ip"}  # fmt: skip
+# Root-row columns: a root with the value implies some row of the trace has it.  Only
+# usually selective keywords narrow: a semi-join that keeps half the traces (http.method,
+# responsetime) measured slower than aggregating everything (BENCHMARKS.md).
+_ROW_COLUMNS = {"http.status": "http_status", "http.url": "http_url", "http.useragent": "user_agent",
+                "http.clientip": "client_ip"}  # fmt: skip
 _ROW_FLAGS = {"fault": "fault", "error": "error", "throttle": "any_throttle", "partial": "in_progress"}
 
 
@@ -175,7 +177,4 @@ def _implied_row(node: Node, params: list[Any]) -> str | None:
             return _string_op(_ROW_COLUMNS[node.field], node.op, params, node.value)
         params.append(node.value)
         return f"{_ROW_COLUMNS[node.field]} {_NUMBER_OPS[node.op]} ?"
-    if isinstance(node, Compare) and node.field == "responsetime" and node.op in (">", ">="):
-        params.append(node.value)
-        return f"end_time - start_time {node.op} ?"
     return None
