@@ -115,7 +115,7 @@ _leaf = st.one_of(
     st.builds(Annotation, st.sampled_from(["k", "n"]), st.sampled_from(["=", "!="]), st.booleans()),
     st.booleans().map(Const),
 )  # fmt: skip
-expressions = st.recursive(
+_nested = st.recursive(
     _leaf,
     lambda inner: st.one_of(
         st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
@@ -123,6 +123,13 @@ expressions = st.recursive(
         inner.map(Not),
     ),
     max_leaves=6,
+)
+# Single keywords and top-level conjunctions are what the store narrows rows for: draw them often.
+expressions = st.one_of(
+    _leaf,
+    _leaf.map(Not),
+    st.lists(st.one_of(_leaf, _leaf.map(Not)), min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+    _nested,
 )
 
 
