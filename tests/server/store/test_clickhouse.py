@@ -242,3 +242,49 @@ def test_graph_rollup_of_piecewise_traces_equals_the_trace_path(url: str) -> Non
         assert len(expected) >= 4
     finally:
         store.close()
+
+
+def test_clickhouse_pushdown_equals_python_evaluator(clickhouse: ClickHouseSandbox) -> None:
+    """The filter property test of the DuckDB compiler, on the ClickHouse dialect."""
+    import json as _json
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from fluoro.ingest import ingest
+    from fluoro.query.assemble import assemble
+    from fluoro.query.filters.ast import feature, walk
+    from fluoro.query.filters.evaluate import matches
+    from fluoro.store.api import SegmentBatch
+    from fluoro.store.columns import ArrowBatch
+
+    from ..query.test_filter_pushdown_property import BASE, expressions, traces
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data: Any) -> None:
+        all_docs = [data.draw(traces(i), label=f"trace {i}") for i in range(data.draw(st.integers(1, 6)))]
+        exprs = data.draw(st.lists(expressions, min_size=1, max_size=6), label="expressions")
+        store = open_store(clickhouse.url(f"fluoro_prop_{uuid.uuid4().hex[:12]}"))
+        try:
+            supported = store.capabilities().filter_nodes
+            batch = SegmentBatch()
+            for docs in all_docs:
+                for doc in docs:
+                    ingest(batch, _json.dumps(doc).encode(), 1.0)
+            store.write(ArrowBatch.from_batch(batch))
+            trace_ids = sorted({d["trace_id"] for docs in all_docs for d in docs})
+            stored = store.documents(trace_ids)
+            assembled = {t: assemble(t, [s for s in stored if s.trace_id == t]) for t in trace_ids}
+            for expr in exprs:
+                assert all(feature(n) in supported for n in walk(expr))
+                page = store.find_traces(TraceQuery(BASE, BASE + 100, filter=expr, limit=1000))
+                in_sql = {h.trace_id for h in page.hits}
+                in_python = {t for t, trace in assembled.items() if matches(expr, trace)}
+                assert in_sql == in_python, expr
+        finally:
+            assert isinstance(store, ClickHouseStore)
+            store._execute(f"DROP DATABASE IF EXISTS {store.config.database}", [])
+            store.close()
+
+    check()
