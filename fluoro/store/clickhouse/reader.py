@@ -18,21 +18,29 @@ from fluoro.store.clickhouse.filter_sql import bind, compile_filter
 Execute = Callable[[str, list[Any]], list[tuple[Any, ...]]]
 
 _ROOT_FIELDS = ("st", "et", "fault", "error", "throttle", "status", "method", "url", "ua", "ip")
-# The root segment ranks first: complete before in-progress, then earliest; a
-# subsegment document last.  A tuple keeps NULL members (argMin would skip a NULL argument).
+# The root segment ranks first (then the earliest); a subsegment document last.  A tuple
+# keeps NULL members (argMin would skip a NULL argument).
 _ROOT = (
     "argMin(tuple(start_time, end_time, fault, error, throttle, http_status, http_method, http_url, user_agent,"
-    " client_ip), multiIf(is_sub = 1, 4e12 + start_time, isNull(parent_id), start_time + in_progress * 1e12,"
-    " 2e12 + start_time)) AS root, "
+    " client_ip), multiIf(is_sub = 1, 4e12 + start_time, isNull(parent_id), start_time, 2e12 + start_time))"
+    " AS root, "
     + ", ".join(f"tupleElement(root, {i + 1}) AS root_{name}" for i, name in enumerate(_ROOT_FIELDS))
 )
 _AGGREGATES = (
     "max(ifNull(end_time, start_time)) - min(start_time) AS duration, "
-    f"{_ROOT}, root_et - root_st AS response_time, "
-    # Partial: some segment has only in-progress versions stored.
-    "arrayExists(x -> NOT has(groupArrayIf(id, in_progress = 0), x), groupArrayIf(id, in_progress = 1)) AS partial, "
-    "max(any_throttle) AS any_throttle"
+    f"{_ROOT}, root_et - root_st AS response_time, max(in_progress) AS partial, max(any_throttle) AS any_throttle"
 )
+# One version per segment id, as DuckDB keeps them: a complete document hides the
+# in-progress ones (rows are never deleted here), and exact duplicates collapse.
+_VERSION_COLUMNS = ("parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time", "fault", "error",
+                    "throttle", "any_throttle", "http_status", "http_method", "http_url", "user_agent", "client_ip")  # fmt: skip
+
+
+def _versions(segments: str, where: str) -> str:
+    return (
+        f"(SELECT trace_key, trace_id, id, {', '.join(_VERSION_COLUMNS)} FROM {segments} WHERE {where}"
+        " ORDER BY in_progress LIMIT 1 BY trace_key, trace_id, id)"
+    )
 
 
 def read_documents(execute: Execute, segments: str, trace_ids: Sequence[str]) -> list[StoredDocument]:
@@ -76,7 +84,7 @@ def find_traces(execute: Execute, segments: str, annotations: str, query: TraceQ
             rows_params.extend(sql_params)
         agg = (
             f"SELECT trace_key, trace_id, toFloat64(max(trace_time)) AS sort_time, {_AGGREGATES}"
-            f" FROM {segments} WHERE {rows_where} GROUP BY trace_key, trace_id"
+            f" FROM {_versions(segments, rows_where)} GROUP BY trace_key, trace_id"
         )
         params: list[Any] = rows_params
     else:
@@ -95,9 +103,9 @@ def find_traces(execute: Execute, segments: str, annotations: str, query: TraceQ
             f"SELECT trace_key, trace_id, least({sort}, ?) AS sort_time FROM {segments}"
             f" WHERE {cand_where} GROUP BY trace_key, trace_id"
         )
+        rows_of_candidates = f"(trace_key, trace_id) {in_op} (SELECT trace_key, trace_id FROM ({cand}))"
         agg = (
-            f"SELECT trace_key, trace_id, {_AGGREGATES} FROM {segments}"
-            f" WHERE (trace_key, trace_id) {in_op} (SELECT trace_key, trace_id FROM ({cand}))"
+            f"SELECT trace_key, trace_id, {_AGGREGATES} FROM {_versions(segments, rows_of_candidates)}"
             " GROUP BY trace_key, trace_id"
         )
         agg = f"SELECT * FROM ({agg}) ANY INNER JOIN ({cand}) USING (trace_key, trace_id)"
