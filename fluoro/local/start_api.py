@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
     local.prepare()
     for line in local.describe():
         print(line)
+    print("Serving on %s (Ctrl-C to stop)" % local.url, flush=True)
     local._server = local._build_server()
     try:
         local._server.run()
