@@ -76,13 +76,22 @@ def create_resources(template: Template, endpoint: str) -> list[str]:
         params = {k: table.properties[k] for k in _TABLE_KEYS if k in table.properties}
         if "BillingMode" not in params and "ProvisionedThroughput" not in params:
             params["BillingMode"] = "PAY_PER_REQUEST"
-        dynamodb.create_table(TableName=table.name, **params)
+        try:
+            dynamodb.create_table(TableName=table.name, **params)
+        except dynamodb.exceptions.ResourceInUseException:
+            made.append("DynamoDB table %s (%s), already there" % (table.name, table.logical_id))
+            continue
         made.append("DynamoDB table %s (%s)" % (table.name, table.logical_id))
     s3 = _client("s3", endpoint, template.region)
     for bucket in template.buckets.values():
-        if template.region == "us-east-1":
-            s3.create_bucket(Bucket=bucket.name)
-        else:
-            s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": template.region})
+        try:
+            if template.region == "us-east-1":
+                s3.create_bucket(Bucket=bucket.name)
+            else:
+                s3.create_bucket(Bucket=bucket.name,
+                                 CreateBucketConfiguration={"LocationConstraint": template.region})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            made.append("S3 bucket %s (%s), already there" % (bucket.name, bucket.logical_id))
+            continue
         made.append("S3 bucket %s (%s)" % (bucket.name, bucket.logical_id))
     return made

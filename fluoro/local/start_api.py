@@ -41,6 +41,7 @@ class LocalApiConfig:
     api_tracing: bool | None = None  # None: each API's TracingEnabled
     function_tracing: str | None = None  # None: each function's Tracing
     sdk_enabled: bool = True  # False: AWS_XRAY_SDK_ENABLED=false in every function
+    aws_endpoint: str | None = None  # an emulator already running (shared between instances); None: start moto
 
 
 class LocalApi:
@@ -49,6 +50,7 @@ class LocalApi:
         self.template: Template = load_template(config.template, config.stack_name, config.region,
                                                 config.parameter_overrides)
         self.moto: MotoServer | None = None
+        self.aws_endpoint: str | None = None
         self.sender: SegmentSender | None = None
         self.workers: dict[str, FunctionWorker] = {}
         self.port = config.port
@@ -63,12 +65,16 @@ class LocalApi:
     def prepare(self) -> None:
         """Everything but HTTP: moto, the template's tables and buckets, the workers."""
         cfg = self.config
-        if self.template.tables or self.template.buckets:
+        endpoint = cfg.aws_endpoint
+        if endpoint is None and (self.template.tables or self.template.buckets):
             self.moto = MotoServer(cfg.host)
             self.moto.start()
-            self.created = create_resources(self.template, self.moto.endpoint)
+            endpoint = self.moto.endpoint
+        if endpoint is not None:
+            self.created = create_resources(self.template, endpoint)
+        self.aws_endpoint = endpoint
         self.sender = SegmentSender(cfg.daemon_address)
-        settings = LambdaRuntimeSettings(region=cfg.region, endpoint_url=self.moto.endpoint if self.moto else None,
+        settings = LambdaRuntimeSettings(region=cfg.region, endpoint_url=endpoint,
                                          daemon_address=cfg.daemon_address, tracing_override=cfg.function_tracing,
                                          sdk_enabled=cfg.sdk_enabled)
         self.workers = {lid: FunctionWorker(fn, settings, self.sender) for lid, fn in self.template.functions.items()}
@@ -91,8 +97,8 @@ class LocalApi:
                 fn.name, fn.handler, fn.runtime, fn.timeout, worker.tracing,
                 "" if self.config.sdk_enabled else ", X-Ray SDK disabled"))
         lines.extend(self.created)
-        if self.moto:
-            lines.append("moto (DynamoDB, S3) at %s" % self.moto.endpoint)
+        if self.aws_endpoint:
+            lines.append("DynamoDB and S3 (moto) at %s" % self.aws_endpoint)
         lines.append("X-Ray segments to %s (UDP)" % self.config.daemon_address)
         for item in self.template.unsupported:
             lines.append("NOT EMULATED: %s" % item)
