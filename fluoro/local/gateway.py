@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fluoro.local.invoker import FunctionWorker, InvokeResult
+from fluoro.local.invoker import FunctionPool, InvokeResult
 from fluoro.local.segments import (
     SegmentSender,
     TraceHeader,
@@ -46,7 +46,7 @@ class RouteEntry:
     resource: str
     method: str
     pattern: re.Pattern[str]
-    worker: FunctionWorker
+    worker: FunctionPool
 
 
 def _path_pattern(resource: str) -> re.Pattern[str]:
@@ -172,7 +172,7 @@ def _json(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]
 class Gateway:
     """Routes requests to function workers and records the stage segments."""
 
-    def __init__(self, template: Template, workers: dict[str, FunctionWorker], sender: SegmentSender | None,
+    def __init__(self, template: Template, workers: dict[str, FunctionPool], sender: SegmentSender | None,
                  api_tracing: bool | None = None) -> None:
         self.template = template
         self.sender = sender

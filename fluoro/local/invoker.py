@@ -34,6 +34,7 @@ log = logging.getLogger("fluoro.local")
 
 # Passed from the host so the worker's interpreter finds its packages; everything else
 # in the worker's environment is what Lambda sets.
+INIT_TIMEOUT = 10.0  # Lambda's limit for an on-demand function's initialization
 _HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "HOME", "SYSTEMROOT")
 
 
@@ -58,16 +59,20 @@ class LambdaRuntimeSettings:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
+def function_arn(function: FunctionDef, settings: LambdaRuntimeSettings) -> str:
+    return "arn:aws:lambda:%s:%s:function:%s" % (settings.region, ACCOUNT_ID, function.name)
+
+
 class FunctionWorker:
     """Runs one function's invocations, one at a time, in a child process."""
 
     def __init__(self, function: FunctionDef, settings: LambdaRuntimeSettings, sender: SegmentSender | None,
-                 log_lines: int = 500) -> None:
+                 logs: collections.deque[str] | None = None) -> None:
         self.function = function
         self.settings = settings
         self.sender = sender
-        self.arn = "arn:aws:lambda:%s:%s:function:%s" % (settings.region, ACCOUNT_ID, function.name)
-        self.logs: collections.deque[str] = collections.deque(maxlen=log_lines)
+        self.arn = function_arn(function, settings)
+        self.logs: collections.deque[str] = logs if logs is not None else collections.deque(maxlen=500)
         self._proc: subprocess.Popen[bytes] | None = None
         self._answers: IO[str] | None = None
         self._lock = threading.Lock()
@@ -171,18 +176,30 @@ class FunctionWorker:
             self._kill()
             self._start()
         assert self._proc is not None and self._proc.stdin is not None and self._answers is not None
-        deadline = received + self.function.timeout
+        timeout = self.function.timeout
+        # A cold start may initialize for up to INIT_TIMEOUT before the invoke's own timeout starts.
+        deadline = received + timeout + (INIT_TIMEOUT if cold else 0.0)
         request = {"event": event, "trace_header": function_header.to_header(), "request_id": request_id,
-                   "deadline": deadline}
+                   "timeout": timeout}
         result = InvokeResult(request_id=request_id, cold_start=cold, trace_header=function_header.to_header())
         answer: dict[str, Any] | None = None
+        init: dict[str, Any] = {}
         try:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
             self._proc.stdin.flush()
-            ready, _, _ = select.select([self._answers], [], [], max(0.0, deadline - time.time()))
-            if ready:
+            while answer is None:
+                ready, _, _ = select.select([self._answers], [], [], max(0.0, deadline - time.time()))
+                if not ready:
+                    break
                 line = self._answers.readline()
-                answer = json.loads(line) if line else None
+                if not line:
+                    break
+                message = json.loads(line)
+                if message.get("phase") == "initialized":
+                    init = message
+                    deadline = time.time() + timeout
+                else:
+                    answer = message
         except (OSError, ValueError):
             answer = None
         now = time.time()
@@ -195,8 +212,9 @@ class FunctionWorker:
             result.error = {"errorMessage": "%s Task timed out after %.2f seconds" % (request_id, self.function.timeout),
                             "errorType": "Sandbox.Timedout"} if timed_out else \
                 {"errorMessage": "Runtime exited without providing a reason", "errorType": "Runtime.ExitError"}
-            timing = InvocationTiming(received=received, init_start=None, init_end=None,
-                                      invoke_start=received + 0.0001, invoke_end=now, done=now, timed_out=timed_out,
+            timing = InvocationTiming(received=received, init_start=init.get("init_start"),
+                                      init_end=init.get("init_end"),
+                                      invoke_start=init.get("init_end", received) + 0.0001, invoke_end=now, done=now, timed_out=timed_out,
                                       error=result.error)
         else:
             if "error" in answer:
@@ -218,3 +236,44 @@ class FunctionWorker:
                                        timing=timing):
                 self.sender.send(doc)
         return result
+
+
+class FunctionPool:
+    """A function's execution environments: concurrent requests each get a worker, a new one
+    (a cold start) when none is idle, as Lambda scales out; idle workers stay warm."""
+
+    def __init__(self, function: FunctionDef, settings: LambdaRuntimeSettings, sender: SegmentSender | None,
+                 max_concurrency: int = 10) -> None:
+        self.function = function
+        self.settings = settings
+        self.sender = sender
+        self.arn = function_arn(function, settings)
+        self.logs: collections.deque[str] = collections.deque(maxlen=1000)
+        self._idle: list[FunctionWorker] = []
+        self._all: list[FunctionWorker] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+
+    @property
+    def tracing(self) -> str:
+        return self.settings.tracing_override or self.function.tracing
+
+    def invoke(self, event: dict[str, Any], upstream: TraceHeader | None = None) -> InvokeResult:
+        with self._slots:
+            with self._lock:
+                if self._idle:
+                    worker = self._idle.pop()
+                else:
+                    worker = FunctionWorker(self.function, self.settings, self.sender, self.logs)
+                    self._all.append(worker)
+            try:
+                return worker.invoke(event, upstream)
+            finally:
+                with self._lock:
+                    self._idle.append(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], []
+        for worker in workers:
+            worker.stop()

@@ -96,8 +96,10 @@ def main() -> int:
                 out.write(json.dumps(answer) + "\n")
                 continue
             answer["init_end"] = time.time()
-        context = LambdaContext(request["request_id"], request["deadline"])
+            # The invoke's timeout starts after initialization, as on Lambda.
+            out.write(json.dumps({"phase": "initialized", **answer}) + "\n")
         answer["invoke_start"] = time.time()
+        context = LambdaContext(request["request_id"], answer["invoke_start"] + request["timeout"])
         try:
             result = handler(request["event"], context)
             try:

@@ -20,7 +20,7 @@ import uvicorn
 
 from fluoro.local.cli_args import parameter_overrides
 from fluoro.local.gateway import Gateway
-from fluoro.local.invoker import FunctionWorker, LambdaRuntimeSettings
+from fluoro.local.invoker import FunctionPool, LambdaRuntimeSettings
 from fluoro.local.resources import MotoServer, create_resources
 from fluoro.local.segments import SegmentSender
 from fluoro.local.template import Template, TemplateError, load_template
@@ -52,7 +52,7 @@ class LocalApi:
         self.moto: MotoServer | None = None
         self.aws_endpoint: str | None = None
         self.sender: SegmentSender | None = None
-        self.workers: dict[str, FunctionWorker] = {}
+        self.workers: dict[str, FunctionPool] = {}
         self.port = config.port
         self.created: list[str] = []
         self._server: uvicorn.Server | None = None
@@ -77,7 +77,7 @@ class LocalApi:
         settings = LambdaRuntimeSettings(region=cfg.region, endpoint_url=endpoint,
                                          daemon_address=cfg.daemon_address, tracing_override=cfg.function_tracing,
                                          sdk_enabled=cfg.sdk_enabled)
-        self.workers = {lid: FunctionWorker(fn, settings, self.sender) for lid, fn in self.template.functions.items()}
+        self.workers = {lid: FunctionPool(fn, settings, self.sender) for lid, fn in self.template.functions.items()}
 
     def describe(self) -> list[str]:
         """What start-up prints: routes, resources and what is not emulated, by name."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from fluoro.local.gateway import Gateway, MalformedResponse, map_response, proxy_event
-from fluoro.local.invoker import FunctionWorker, LambdaRuntimeSettings
+from fluoro.local.invoker import FunctionPool, LambdaRuntimeSettings
 from fluoro.local.template import LocalApiDef, load_template
 
 API = LocalApiDef("Api", "my-stack", "dev", True, "abcdefghij")
@@ -97,7 +97,7 @@ Resources:
 """)
     template = load_template(tmp_path / "t.yaml")
     settings = LambdaRuntimeSettings(region="us-east-1", endpoint_url=None, daemon_address="127.0.0.1:2000")
-    gateway = Gateway(template, {"Fn": FunctionWorker(template.functions["Fn"], settings, None)}, None)
+    gateway = Gateway(template, {"Fn": FunctionPool(template.functions["Fn"], settings, None)}, None)
 
     def match(method: str, path: str) -> Any:
         found = gateway.match(method, path)

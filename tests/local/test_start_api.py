@@ -43,6 +43,7 @@ Resources:
         Boom: {Type: Api, Properties: {Path: /boom, Method: post, RestApiId: !Ref PublicApi}}
         Malformed: {Type: Api, Properties: {Path: /malformed, Method: get, RestApiId: !Ref PublicApi}}
         Slow: {Type: Api, Properties: {Path: /slow, Method: get, RestApiId: !Ref PublicApi}}
+        Wait: {Type: Api, Properties: {Path: "/wait/{ms}", Method: get, RestApiId: !Ref PublicApi}}
   Admin:
     Type: AWS::Serverless::Function
     Properties:
@@ -51,6 +52,16 @@ Resources:
       Runtime: python3.11
       Events:
         Stats: {Type: Api, Properties: {Path: /stats, Method: get, RestApiId: !Ref AdminApi}}
+  SlowInit:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: slowinit.handler
+      Runtime: python3.11
+      Timeout: 1
+      Tracing: Active
+      Events:
+        Get: {Type: Api, Properties: {Path: /slowinit, Method: get, RestApiId: !Ref PublicApi}}
   Jobs:
     Type: AWS::SQS::Queue
 """
@@ -66,10 +77,22 @@ def handler(event, context):
         return {"statusCode": 200, "body": {"not": "a string"}}
     if resource == "/slow":
         time.sleep(5)
+    if resource == "/wait/{ms}":
+        time.sleep(int(event["pathParameters"]["ms"]) / 1000)
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps({
         "event": event, "trace": os.environ["_X_AMZN_TRACE_ID"], "greeting": os.environ["GREETING"],
         "function": context.function_name, "remaining": context.get_remaining_time_in_millis(),
         "task_root": os.environ["LAMBDA_TASK_ROOT"], "pid": os.getpid()})}
+'''
+
+SLOW_INIT = '''
+import time
+
+time.sleep(1.5)  # longer than the function's 1 s timeout: initialization has its own limit
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": str(context.get_remaining_time_in_millis())}
 '''
 
 ADMIN = '''
@@ -86,6 +109,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "src").mkdir()
     (root / "src" / "app.py").write_text(APP)
     (root / "src" / "admin.py").write_text(ADMIN)
+    (root / "src" / "slowinit.py").write_text(SLOW_INIT)
     (root / "template.yaml").write_text(TEMPLATE)
     return root
 
@@ -141,6 +165,25 @@ def test_warm_worker_is_reused(api: LocalApi) -> None:
     first = httpx.get(api.url + "/v1/echo/1", timeout=30).json()["pid"]
     second = httpx.get(api.url + "/echo/2", timeout=30).json()["pid"]
     assert first == second
+
+
+def test_concurrent_requests_scale_out_to_more_workers(api: LocalApi) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(lambda _: httpx.get(api.url + "/v1/wait/700", timeout=30), range(2)))
+    assert [r.status_code for r in responses] == [200, 200]
+    assert len({r.json()["pid"] for r in responses}) == 2
+
+
+def test_initialization_does_not_count_against_the_timeout(api: LocalApi, xray: TraceReader) -> None:
+    response = httpx.get(api.url + "/v1/slowinit", timeout=30)
+    assert response.status_code == 200, response.text
+    assert 0 < int(response.text) <= 1000
+    docs = xray.trace(trace_id_of(response), lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+    function, = by_origin(docs, "AWS::Lambda::Function")
+    init = find(function, "Initialization")
+    assert init is not None and init["end_time"] - init["start_time"] >= 1.5
 
 
 def test_lambda_error_is_502_and_a_fault(api: LocalApi, xray: TraceReader) -> None:
