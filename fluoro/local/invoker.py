@@ -74,7 +74,8 @@ class FunctionWorker:
         self.arn = function_arn(function, settings)
         self.logs: collections.deque[str] = logs if logs is not None else collections.deque(maxlen=500)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._answers: IO[str] | None = None
+        self._answers: IO[bytes] | None = None
+        self._pending = b""
         self._lock = threading.Lock()
 
     @property
@@ -125,7 +126,8 @@ class FunctionWorker:
             [sys.executable, "-m", "fluoro.local.runtime"], env=env, cwd=str(self.function.code_dir),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_fd,))
         os.close(write_fd)
-        self._answers = os.fdopen(read_fd, "r")
+        self._answers = os.fdopen(read_fd, "rb", buffering=0)
+        self._pending = b""
         threading.Thread(target=self._pump_logs, args=(self._proc,), daemon=True,
                          name="fluoro-local-log-%s" % self.function.logical_id).start()
 
@@ -151,6 +153,22 @@ class FunctionWorker:
         if self._answers is not None:
             self._answers.close()
             self._answers = None
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        """One answer line from the worker, or None at the deadline or if the worker died.
+        Reads the descriptor directly: a buffered reader would hide lines from select()."""
+        assert self._answers is not None
+        fd = self._answers.fileno()
+        while b"\n" not in self._pending:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line
 
     def _trace(self, upstream: TraceHeader | None) -> tuple[TraceHeader | None, TraceHeader]:
         """(the service's own header when Lambda records segments, the function's header)."""
@@ -188,11 +206,8 @@ class FunctionWorker:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
             self._proc.stdin.flush()
             while answer is None:
-                ready, _, _ = select.select([self._answers], [], [], max(0.0, deadline - time.time()))
-                if not ready:
-                    break
-                line = self._answers.readline()
-                if not line:
+                line = self._read_line(deadline)
+                if line is None:
                     break
                 message = json.loads(line)
                 if message.get("phase") == "initialized":

@@ -17,7 +17,8 @@ from fluoro.local.trace_map import Node, trace_graph
 
 from .conftest import TraceReader, by_origin, find
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "example"
+# The article's example as bundled with the demo (tests/test_demo.py checks it matches shared/seed/example).
+SEED = Path(__file__).resolve().parents[2] / "fluoro" / "demo" / "seed_example"
 BODY = {"name": "Test User", "email": "test@example.com"}
 STAGE = Node("sam-app/dev", "AWS::ApiGateway::Stage")
 CLIENT = Node("sam-app/dev", "client")

@@ -9,7 +9,8 @@ import pytest
 
 from fluoro.local.template import TemplateError, load_template
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "example" / "template.yaml"
+# The article's example as bundled with the demo (tests/test_demo.py checks it matches shared/seed/example).
+SEED = Path(__file__).resolve().parents[2] / "fluoro" / "demo" / "seed_example" / "template.yaml"
 
 
 def write(tmp_path: Path, body: str, handler: str = "app.py") -> Path:
