@@ -171,7 +171,14 @@ class FunctionWorker:
         return line
 
     def _trace(self, upstream: TraceHeader | None) -> tuple[TraceHeader | None, TraceHeader]:
-        """(the service's own header when Lambda records segments, the function's header)."""
+        """(the service's own header when Lambda records segments, the function's header).
+
+        PassThrough records no Lambda segments, even under a sampled caller: that is what
+        the article observed with API Gateway tracing on and Lambda tracing off (only the
+        Lambda node API Gateway's Invoke subsegment implies). AWS documents PassThrough as
+        "only traces the request if it contains a tracing header with sampled=1", which
+        concerns the header handed to the function; that header is passed on here.
+        """
         if self.tracing == "Active" and (upstream is None or upstream.sampled != "0"):
             root = upstream.root if upstream and upstream.root else new_trace_id()
             parent = upstream.parent if upstream and upstream.root else None
