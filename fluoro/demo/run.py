@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     from fluoro.demo.show import (
         comparison_table,
+        service_graph,
+        service_map,
         summaries_table,
         timeline,
         trace_map,
@@ -171,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
 
         newest_ok = full_ids[-2]
         docs = traces.get(newest_ok, [])
+        services = service_graph(xray, began - 5, time.time() + 5)
+        if services:
+            console.rule("Service map (GetServiceGraph), all the demo's requests")
+            console.print(service_map(services, "[bold]service map[/]"))
         console.rule("Trace map of %s" % newest_ok)
         console.print(trace_map(docs, "[bold]trace map[/] [dim](drawn from BatchGetTraces documents)"))
         console.rule("Segments timeline of %s" % newest_ok)

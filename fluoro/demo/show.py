@@ -127,6 +127,55 @@ def trace_map(docs: list[dict[str, Any]], title: str) -> Any:
     return tree
 
 
+def service_graph(xray: Any, start: float, end: float) -> Any | None:
+    """GetServiceGraph for the window, or None when the server does not offer it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        services: list[dict[str, Any]] = []
+        for page in xray.get_paginator("get_service_graph").paginate(StartTime=start, EndTime=end):
+            services.extend(page.get("Services", []))
+        return services
+    except ClientError:
+        return None
+
+
+def service_map(services: list[dict[str, Any]], title: str) -> Any:
+    """A GetServiceGraph response as a tree from the root services along their edges, with counts."""
+    from rich.tree import Tree
+
+    by_ref = {s["ReferenceId"]: s for s in services}
+    targets = {e["ReferenceId"] for s in services for e in s.get("Edges", [])}
+    tree = Tree(title)
+
+    def stats(summary: dict[str, Any] | None) -> str:
+        if not summary:
+            return ""
+        faults = summary.get("FaultStatistics", {}).get("TotalCount", 0)
+        errors = summary.get("ErrorStatistics", {}).get("TotalCount", 0)
+        total = summary.get("TotalCount", 0)
+        average = summary.get("TotalResponseTime", 0) / total * 1000 if total else 0.0
+        text = " [dim]%d requests, avg %.0f ms[/]" % (total, average)
+        if faults:
+            text += " [red]%d faults[/]" % faults
+        if errors:
+            text += " [yellow]%d errors[/]" % errors
+        return text
+
+    def add(parent: Any, service: dict[str, Any], via: dict[str, Any] | None, seen: frozenset[int]) -> None:
+        branch = parent.add("[bold]%s[/] [dim]%s[/]%s" % (service.get("Name", "?"), service.get("Type", ""),
+                                                           stats((via or {}).get("SummaryStatistics"))))
+        for edge in service.get("Edges", []):
+            child = by_ref.get(edge["ReferenceId"])
+            if child is not None and edge["ReferenceId"] not in seen:
+                add(branch, child, edge, seen | {edge["ReferenceId"]})
+
+    roots = [s for s in services if s["ReferenceId"] not in targets] or services[:1]
+    for root in sorted(roots, key=lambda s: str(s.get("Name"))):
+        add(tree, root, None, frozenset({root["ReferenceId"]}))
+    return tree
+
+
 def summaries_table(xray: Any, start: float, trace_ids: dict[str, str]) -> Any:
     """GetTraceSummaries over the demo's time window, as the console's trace list."""
     from rich.table import Table
