@@ -278,3 +278,24 @@ def test_cli_rejects_a_bad_template_by_name(tmp_path: Path) -> None:
                              str(tmp_path / "template.yaml")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Fn: handler module app.py not found" in result.stderr
+
+
+def test_untraced_api_in_front_of_an_active_function(project: Path, xray: TraceReader) -> None:
+    config = LocalApiConfig(template=str(project / "template.yaml"), port=0, daemon_address=xray.daemon_address,
+                            api_tracing=False)
+    with LocalApi(config).start_in_thread() as local:
+        response = httpx.get(local.url + "/v1/echo/5", timeout=30)
+        assert response.status_code == 200
+        trace_id = trace_id_of(response)
+        docs = xray.trace(trace_id, lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+        # The trace starts at the Lambda service: no stage segment, no parent.
+        assert not by_origin(docs, "AWS::ApiGateway::Stage")
+        service, = by_origin(docs, "AWS::Lambda")
+        assert "parent_id" not in service and service["trace_id"] == trace_id
+        assert response.json()["trace"].startswith("Root=%s;Parent=" % trace_id)
+
+        # A caller that decided not to sample: Lambda records nothing and hands Sampled=0 on.
+        unsampled = "Root=1-%08x-00112233445566778899aabb;Sampled=0" % int(time.time())
+        response = httpx.get(local.url + "/v1/echo/6", headers={"X-Amzn-Trace-Id": unsampled}, timeout=30)
+        assert response.status_code == 200
+        assert response.json()["trace"] == unsampled
