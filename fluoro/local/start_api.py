@@ -183,7 +183,12 @@ def run(args: argparse.Namespace) -> int:
         print("fluoro local start-api: %s" % exc, file=sys.stderr)
         return 2
     print("Template %s, stack %s, region %s" % (Path(config.template), config.stack_name, config.region))
-    local.prepare()
+    try:
+        local.prepare()
+    except (RuntimeError, OSError) as exc:  # the emulator could not start: say why, leave nothing running
+        local.stop()
+        print("fluoro local start-api: %s" % exc, file=sys.stderr)
+        return 1
     for line in local.describe():
         print(line)
     print("Serving on %s (Ctrl-C to stop)" % local.url, flush=True)
