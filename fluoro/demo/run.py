@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shutil
 import socket
 import subprocess
@@ -141,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
                 apis.append(api)
                 url = api.url + "/dev/users"
                 count = args.requests + 1 if last else 1
+                if last:
+                    progress.console.print("  the article's request: curl -X POST %s -H \"Content-Type: application/json\" "
+                                           "-d '%s'" % (url, json.dumps(BODY)), highlight=False, soft_wrap=True)
                 task = progress.add_task("%-36s POST %s" % (label, url), total=count)
                 for i in range(count):
                     # The last request of the full configuration sends a body that is not JSON:
