@@ -4,13 +4,11 @@ happens when there is none (the context-missing strategies)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 
 import pytest
 
-from fluoro.core import xray_recorder
 from fluoro.core.async_context import AsyncContext
 from fluoro.core.context import MISSING_SEGMENT_MSG, Context
 from fluoro.core.exceptions.exceptions import SegmentNotFoundException
@@ -18,30 +16,9 @@ from fluoro.core.models.segment import Segment
 from fluoro.core.models.subsegment import Subsegment
 
 
-class CapturingEmitter:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 @pytest.fixture
-def recorder(monkeypatch):  # type: ignore[no-untyped-def]
-    """The global recorder with a fresh thread-local Context; restored afterwards."""
-    monkeypatch.delenv("AWS_XRAY_CONTEXT_MISSING", raising=False)
-    monkeypatch.delenv("AWS_XRAY_TRACING_NAME", raising=False)
-    saved = dict(vars(xray_recorder)), xray_recorder.streaming_threshold
-    xray_recorder.configure(sampling=False, context=Context(), emitter=CapturingEmitter(), service="test")
-    yield xray_recorder
-    xray_recorder.clear_trace_entities()
-    xray_recorder.__dict__.clear()
-    xray_recorder.__dict__.update(saved[0])
-    xray_recorder.streaming_threshold = saved[1]
-
+def recorder(global_recorder):  # type: ignore[no-untyped-def]
+    return global_recorder
 
 def _tree(doc: dict) -> dict:
     return {s["name"]: _tree(s) for s in doc.get("subsegments", [])}
