@@ -235,3 +235,25 @@ def test_environment_strategy_wins(recorder, monkeypatch) -> None:  # type: igno
     recorder.configure(context_missing="IGNORE_ERROR")
     assert recorder.context.context_missing == "RUNTIME_ERROR"
     assert Context().context_missing == "RUNTIME_ERROR"
+
+
+def test_task_local_storage_is_private_to_each_task() -> None:
+    from fluoro.core.async_context import TaskLocalStorage
+
+    storage = TaskLocalStorage()
+
+    async def remember(value: int) -> tuple[int, object]:
+        storage.value = value
+        await asyncio.sleep(0)
+        seen = storage.value
+        storage.clear()
+        with pytest.raises(AttributeError):
+            storage.value  # noqa: B018
+        return value, seen
+
+    async def main() -> list[tuple[int, object]]:
+        return await asyncio.gather(*(remember(i) for i in range(50)))
+
+    assert all(value == seen for value, seen in asyncio.run(main()))
+    storage.ignored = 1  # outside a task: dropped, as upstream
+    assert storage.ignored is None
