@@ -373,6 +373,7 @@ class AWSXRayRecorder:
                         sub.parent_segment = segment
                         sub.trace_id = segment.trace_id
                         sub.namespace = "dummy"
+                        sub.in_progress = True
                         children = parent._subsegments
                         if children is None:
                             parent._subsegments = [sub]

@@ -84,6 +84,7 @@ class DummySubsegment(_Unrecorded, Subsegment):
         self.parent_segment = segment
         self.trace_id = segment.trace_id
         self.namespace = "dummy"
+        self.in_progress = True
 
     def set_sql(self, sql: dict) -> None:
         pass

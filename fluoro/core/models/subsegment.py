@@ -103,6 +103,7 @@ class Subsegment(Entity):
         self.parent_segment = segment
         self.trace_id = segment.trace_id
         self.namespace = namespace
+        self.in_progress = True
 
     @property
     def sql(self) -> dict:
