@@ -1,0 +1,56 @@
+"""``XRayMiddleware``: each Django request is a segment (a subsegment inside Lambda)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core import xray_recorder
+from .._http_entry import TracedRequest, in_lambda
+from . import conf
+
+USER_AGENT_KEY = "HTTP_USER_AGENT"
+X_FORWARDED_KEY = "HTTP_X_FORWARDED_FOR"
+REMOTE_ADDR_KEY = "REMOTE_ADDR"
+HOST_KEY = "HTTP_HOST"
+CONTENT_LENGTH_KEY = "content-length"
+_REQUEST_ATTR = "_fluoro_xray_request"
+
+
+class XRayMiddleware:
+    """New-style middleware; put it first in ``MIDDLEWARE`` so the segment covers the others."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.in_lambda_ctx = in_lambda(xray_recorder)
+
+    def _urls_as_annotation(self) -> bool:
+        mode = conf.settings.URLS_AS_ANNOTATION
+        return mode == "ALL" or (mode == "LAMBDA" and self.in_lambda_ctx)
+
+    def __call__(self, request: Any) -> Any:
+        meta = request.META
+        forwarded = meta.get(X_FORWARDED_KEY)
+        traced = TracedRequest.begin(
+            xray_recorder, meta, host=meta.get(HOST_KEY), method=request.method, path=request.path,
+            url=request.build_absolute_uri(), user_agent=meta.get(USER_AGENT_KEY),
+            client_ip=forwarded or meta.get(REMOTE_ADDR_KEY), forwarded=bool(forwarded),
+            lambda_mode=self.in_lambda_ctx, annotate=self._urls_as_annotation())
+        if traced is None:
+            return self.get_response(request)
+        setattr(request, _REQUEST_ATTR, traced)
+        try:
+            response = self.get_response(request)
+            traced.response(response.status_code,
+                            response[CONTENT_LENGTH_KEY] if response.has_header(CONTENT_LENGTH_KEY) else None)
+            header = traced.response_header()
+            if header:
+                response["X-Amzn-Trace-Id"] = header
+            return response
+        finally:
+            traced.end()
+
+    def process_exception(self, request: Any, exception: BaseException) -> None:
+        """A view raised: status 500 and the exception with its stack (Django then renders the 500)."""
+        traced = getattr(request, _REQUEST_ATTR, None)
+        if traced is not None:
+            traced.fault(exception)
