@@ -153,7 +153,14 @@ class TracedRequest:
     def response_header(self) -> str | None:
         """The ``X-Amzn-Trace-Id`` value to send back."""
         try:
-            return prepare_response_header(self.trace_header, self.entity)
+            origin = self.trace_header
+            if not self.entity.sampled and origin.root:
+                # Unsampled: answer with the trace id the request came with, not the no-op id.
+                from ..core.models.trace_header import TraceHeader
+
+                sampled = 0 if origin.sampled == "?" else None
+                return TraceHeader(root=origin.root, sampled=sampled).to_header_str()
+            return prepare_response_header(origin, self.entity)
         except Exception:
             log.warning("could not build the response trace header", exc_info=True)
             return None

@@ -20,7 +20,7 @@ from .._http_entry import has_trace_entity
 
 log = logging.getLogger(__name__)
 
-_ORIGINAL_ATTR = "_xray_original_%s"
+_ORIGINAL_ATTR = "_fluoro_original_%s"
 
 
 def patch_db() -> None:
