@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core import xray_recorder
-from .._http_entry import TracedRequest, in_lambda
+from .._http_entry import TracedRequest, exception_stack, in_lambda
 from . import conf
 
 USER_AGENT_KEY = "HTTP_USER_AGENT"
@@ -14,6 +14,7 @@ REMOTE_ADDR_KEY = "REMOTE_ADDR"
 HOST_KEY = "HTTP_HOST"
 CONTENT_LENGTH_KEY = "content-length"
 _REQUEST_ATTR = "_fluoro_xray_request"
+_EXCEPTION_ATTR = "_fluoro_xray_exception"
 
 
 class XRayMiddleware:
@@ -40,6 +41,9 @@ class XRayMiddleware:
         setattr(request, _REQUEST_ATTR, traced)
         try:
             response = self.get_response(request)
+            pending = getattr(request, _EXCEPTION_ATTR, None)
+            if pending is not None and response.status_code >= 500:
+                traced.fault(pending[0], None, pending[1])
             traced.response(response.status_code,
                             response[CONTENT_LENGTH_KEY] if response.has_header(CONTENT_LENGTH_KEY) else None)
             header = traced.response_header()
@@ -50,7 +54,8 @@ class XRayMiddleware:
             traced.end()
 
     def process_exception(self, request: Any, exception: BaseException) -> None:
-        """A view raised: status 500 and the exception with its stack (Django then renders the 500)."""
-        traced = getattr(request, _REQUEST_ATTR, None)
-        if traced is not None:
-            traced.fault(exception)
+        """A view raised: keep the exception and its stack. It is recorded as a fault if Django
+        answers 5xx; ``Http404``, ``PermissionDenied`` and the like become 4xx responses,
+        which are errors, not faults (upstream recorded every one as a fault)."""
+        if getattr(request, _REQUEST_ATTR, None) is not None:
+            setattr(request, _EXCEPTION_ATTR, (exception, exception_stack(exception, xray_recorder.max_trace_back)))
