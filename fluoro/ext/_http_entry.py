@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from typing import Any
 
 from ..core.models import http
+from ..core.models.trace_header import TraceHeader
 from .util import (
     calculate_sampling_decision,
     calculate_segment_name,
@@ -37,6 +39,22 @@ def in_lambda(recorder: Any) -> bool:
     from ..core.lambda_launcher import LambdaContext
 
     return isinstance(recorder.context, LambdaContext)
+
+
+_TRACE_ID = re.compile(r"^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$")
+_ENTITY_ID = re.compile(r"^[0-9a-fA-F]{16}$")
+
+
+def valid_or_empty(header: TraceHeader) -> TraceHeader:
+    """The incoming header if its ids are well formed, else an empty one: X-Ray rejects a
+    segment with a malformed trace or parent id, so the request starts a fresh trace."""
+    if header.root and not _TRACE_ID.match(header.root):
+        log.debug("ignoring malformed trace id %r", header.root)
+        return TraceHeader()
+    if header.parent and not _ENTITY_ID.match(header.parent):
+        log.debug("ignoring malformed parent id %r", header.parent)
+        return TraceHeader(root=header.root, sampled=header.sampled, data=header.data)
+    return header
 
 
 def has_trace_entity(recorder: Any) -> bool:
@@ -104,7 +122,7 @@ class TracedRequest:
         None when the request cannot be traced (the reason is logged).
         """
         try:
-            trace_header = construct_xray_header(headers)
+            trace_header = valid_or_empty(construct_xray_header(headers))
             name = calculate_segment_name(naming_host if naming_host is not None else host, recorder)
             if not name:
                 _log_missing_name()
@@ -156,8 +174,6 @@ class TracedRequest:
             origin = self.trace_header
             if not self.entity.sampled and origin.root:
                 # Unsampled: answer with the trace id the request came with, not the no-op id.
-                from ..core.models.trace_header import TraceHeader
-
                 sampled = 0 if origin.sampled == "?" else None
                 return TraceHeader(root=origin.root, sampled=sampled).to_header_str()
             return prepare_response_header(origin, self.entity)
