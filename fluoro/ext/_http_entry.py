@@ -86,14 +86,14 @@ def exception_stack(exception: BaseException, limit: int | None) -> list:
     ``except`` block, like Flask's teardown, still get the frames where it was raised)."""
     if limit == 0:
         return []
-    frames = traceback.extract_tb(exception.__traceback__)
+    frames: list = list(traceback.extract_tb(exception.__traceback__))
     if sys.exc_info()[1] is exception:
-        live = traceback.extract_stack()
+        live = list(traceback.extract_stack())
         while live and live[-1].filename == __file__:
             live.pop()
         # The last live frame is the one handling the exception: the traceback starts there.
         frames = live[:-1] + frames
-    return list(frames[-limit:] if limit else frames)
+    return frames[-limit:] if limit else frames
 
 
 class TracedRequest:

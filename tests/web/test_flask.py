@@ -201,3 +201,24 @@ def test_lambda_mode_records_a_subsegment(lambda_env) -> None:  # type: ignore[n
     assert sub["type"] == "subsegment" and sub["trace_id"] == TRACE_ID and sub["parent_id"] == PARENT_ID
     assert sub["http"]["request"]["url"] == "http://localhost/items/4"
     assert sub["http"]["response"]["status"] == 200
+
+
+def test_dynamic_naming_same_as_upstream(recorder, upstream_recorder) -> None:  # type: ignore[no-untyped-def]
+    from aws_xray_sdk.ext.flask.middleware import XRayMiddleware as UpstreamMiddleware
+
+    hosts = ["api.example.com", "api.example.com:8080", "other.org", "example.com"]
+    names = {}
+    for sdk, middleware, rec in (("upstream", UpstreamMiddleware, upstream_recorder), ("fluoro", XRayMiddleware, recorder)):
+        rec.configure(dynamic_naming="*.example.com*")
+        client = make_app(middleware, rec).test_client()
+        for host in hosts:
+            client.get("/items/1", headers={"Host": host})
+        names[sdk] = [d["name"] for d in rec.captured.documents]
+    assert names["fluoro"] == names["upstream"] == ["api.example.com", "api.example.com:8080", "test", "test"]
+
+
+def test_tracing_name_environment_variable_wins(recorder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_XRAY_TRACING_NAME", "from-env")
+    recorder.configure(service="configured")
+    make_app(XRayMiddleware, recorder).test_client().get("/items/1")
+    assert recorder.captured.documents[0]["name"] == "from-env"
