@@ -287,3 +287,22 @@ def test_over_a_real_uvicorn_server(recorder) -> None:  # type: ignore[no-untype
     assert user_doc["http"]["request"]["client_ip"] == "127.0.0.1"
     assert [s["name"] for s in user_doc["subsegments"]] == ["background:audit", "background:notify"]
     assert by_name["GET /export"]["http"]["response"]["content_length"] == 10
+
+
+def test_local_sampling_rules_see_host_method_and_path(recorder) -> None:  # type: ignore[no-untyped-def]
+    from fluoro.core.sampling.local.sampler import LocalSampler
+
+    rules = {"version": 2, "default": {"fixed_target": 1, "rate": 1.0}, "rules": [
+        {"description": "no health checks", "host": "*", "http_method": "GET", "url_path": "/items/0*",
+         "fixed_target": 0, "rate": 0.0},
+        {"description": "no admin host", "host": "admin.local*", "http_method": "*", "url_path": "*",
+         "fixed_target": 0, "rate": 0.0}]}
+    recorder.configure(sampling=True, sampler=LocalSampler(rules))
+    with TestClient(starlette_app(recorder), base_url="http://shop.local") as client:
+        for path in ("/items/0", "/items/1", "/items/02"):
+            assert client.get(path).status_code == 200
+        assert client.get("/items/3", headers={"Host": "admin.local:9000"}).status_code == 200
+        assert client.get("/items/0", headers={"X-Amzn-Trace-Id": "Root=%s;Sampled=1" % TRACE_ID}).status_code == 200
+    # Rules matched on path and host; an incoming Sampled=1 overrides them.
+    assert [d["http"]["request"]["url"] for d in recorder.captured.documents] == [
+        "http://shop.local/items/1", "http://shop.local/items/0"]
