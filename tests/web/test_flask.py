@@ -222,3 +222,14 @@ def test_tracing_name_environment_variable_wins(recorder, monkeypatch) -> None: 
     recorder.configure(service="configured")
     make_app(XRayMiddleware, recorder).test_client().get("/items/1")
     assert recorder.captured.documents[0]["name"] == "from-env"
+
+
+@pytest.mark.parametrize("path", ["/items/7", "/a/b;c=d/e@f:g", "/sp ace", "/caf\u00e9", "/q%3Fx", "/~user/x.y-z_"])
+def test_fast_base_url_equals_werkzeugs(path) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import EnvironBuilder
+
+    from fluoro.ext.flask.middleware import _base_url
+
+    for base in ("http://localhost", "https://shop.example:8443/root"):
+        request = flask.Request(EnvironBuilder(path=path, base_url=base).get_environ())
+        assert _base_url(request) == request.base_url

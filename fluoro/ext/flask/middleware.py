@@ -6,15 +6,16 @@ Hooks ``before_request``/``after_request``/``teardown_request`` as upstream, and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import flask.templating
-from flask import g, request
+from flask import request
 
 from .._http_entry import TracedRequest, in_lambda
 from ..templates import trace_render
 
-_G_KEY = "_fluoro_xray_request"
+_ENVIRON_KEY = "fluoro.xray_request"
 
 
 class XRayMiddleware:
@@ -32,17 +33,18 @@ class XRayMiddleware:
         _patch_render(recorder)
 
     def _before_request(self) -> None:
-        headers = request.headers
-        forwarded = headers.get("X-Forwarded-For") or headers.get("HTTP_X_FORWARDED_FOR")
-        traced = TracedRequest.begin(
-            self._recorder, headers, host=request.host, method=request.method, path=request.path,
-            url=request.base_url, user_agent=headers.get("User-Agent"),
-            client_ip=forwarded or request.remote_addr, forwarded=bool(forwarded),
+        # One proxy lookup, then the WSGI environ: the same values as request.headers, cheaper.
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        environ[_ENVIRON_KEY] = TracedRequest.begin(
+            self._recorder, environ, host=req.host, method=req.method, path=req.path,
+            url=_base_url(req), user_agent=environ.get("HTTP_USER_AGENT"),
+            client_ip=forwarded or req.remote_addr, forwarded=bool(forwarded),
             lambda_mode=self.in_lambda_ctx)
-        setattr(g, _G_KEY, traced)
 
     def _after_request(self, response: Any) -> Any:
-        traced = getattr(g, _G_KEY, None)
+        traced = request.environ.get(_ENVIRON_KEY)
         if traced is not None:
             traced.response(response.status_code, response.headers.get("Content-Length"))
             header = traced.response_header()
@@ -51,13 +53,25 @@ class XRayMiddleware:
         return response
 
     def _teardown_request(self, exception: BaseException | None) -> None:
-        traced = getattr(g, _G_KEY, None)
+        traced = request.environ.pop(_ENVIRON_KEY, None)
         if traced is None:
             return
-        setattr(g, _G_KEY, None)
         if exception is not None:
             traced.fault(exception)
         traced.end()
+
+
+_PLAIN_URL_PART = re.compile(r"^[A-Za-z0-9\-._~/!$&'()*+,;=:@]*$")
+
+
+def _base_url(req: Any) -> str:
+    """``request.base_url`` (the URL without the query string), built directly when the
+    path needs no escaping; werkzeug's general IRI conversion costs tens of µs."""
+    path = req.script_root + req.path
+    host = req.host
+    if _PLAIN_URL_PART.match(path) and _PLAIN_URL_PART.match(host):
+        return "%s://%s%s" % (req.scheme, host, path)
+    return req.base_url  # type: ignore[no-any-return]
 
 
 def _patch_render(recorder: Any) -> None:
