@@ -56,6 +56,18 @@ def wsgi_loop(app: Any, n: int) -> None:
             close()
 
 
+def interleaved(variants: dict, n: int, repeats: int) -> dict:
+    """Median µs per request of each variant, repetitions interleaved so that a slow moment
+    of the shared machine hits every variant alike."""
+    for fn in variants.values():
+        fn(max(n // 10, 20))  # warm up
+    samples: dict = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            samples[name].append(median_us(fn, n, 1))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def median_us(fn: Any, n: int, repeats: int) -> float:
     samples = []
     for _ in range(repeats):
@@ -98,14 +110,7 @@ def bench_flask(n: int, repeats: int) -> dict:
     fluoro = flask_app()
     XRayMiddleware(fluoro, fluoro_core.xray_recorder)
     apps = {"bare": bare, "aws-xray-sdk": upstream, "fluoro": fluoro}
-    for app in apps.values():
-        wsgi_loop(app.wsgi_app, 200)  # warm up
-    # Interleaved repetitions, so a slow moment of the shared machine hits every variant.
-    samples: dict = {name: [] for name in apps}
-    for _ in range(repeats):
-        for name, app in apps.items():
-            samples[name].append(median_us(lambda k, a=app: wsgi_loop(a.wsgi_app, k), n, 1))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return interleaved({name: (lambda k, a=app: wsgi_loop(a.wsgi_app, k)) for name, app in apps.items()}, n, repeats)
 
 
 def bench_wsgi(n: int, repeats: int) -> dict:
@@ -120,8 +125,7 @@ def bench_wsgi(n: int, repeats: int) -> dict:
         return [b"ok"]
 
     traced = XRayMiddleware(app, fluoro_core.xray_recorder)
-    return {"bare": median_us(lambda k: wsgi_loop(app, k), n, repeats),
-            "fluoro": median_us(lambda k: wsgi_loop(traced, k), n, repeats)}
+    return interleaved({"bare": lambda k: wsgi_loop(app, k), "fluoro": lambda k: wsgi_loop(traced, k)}, n, repeats)
 
 
 def bench_asgi(n: int, repeats: int) -> dict:
@@ -161,8 +165,7 @@ def bench_asgi(n: int, repeats: int) -> dict:
     def run(app: Any) -> Any:
         return lambda k: asyncio.run(loop(app, k))
 
-    return {"bare": median_us(run(bare), n, repeats), "fluoro": median_us(run(traced), n, repeats),
-            "fluoro (route names)": median_us(run(routed), n, repeats)}
+    return interleaved({"bare": run(bare), "fluoro": run(traced), "fluoro (route names)": run(routed)}, n, repeats)
 
 
 def main() -> None:
