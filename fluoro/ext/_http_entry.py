@@ -19,6 +19,8 @@ import traceback
 from typing import Any
 
 from ..core.models import http
+from ..core.models.segment import Segment
+from ..core.models.subsegment import Subsegment
 from ..core.models.trace_header import TraceHeader
 from .util import (
     calculate_sampling_decision,
@@ -41,6 +43,7 @@ def in_lambda(recorder: Any) -> bool:
     return isinstance(recorder.context, LambdaContext)
 
 
+_PLAIN_ENTITIES = (Segment, Subsegment)
 _TRACE_ID = re.compile(r"^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$")
 _ENTITY_ID = re.compile(r"^[0-9a-fA-F]{16}$")
 
@@ -139,14 +142,20 @@ class TracedRequest:
                 return None
             entity.save_origin_trace_header(trace_header)
             traced = cls(recorder, entity, trace_header, lambda_mode, annotate)
-            traced._put(http.URL, url)
-            traced._put(http.METHOD, method)
+            if not entity.sampled:
+                return traced  # nothing recorded on an unsampled request is ever sent
+            fields: dict = {http.URL: url, http.METHOD: method}
             if user_agent:
-                traced._put(http.USER_AGENT, user_agent)
+                fields[http.USER_AGENT] = user_agent
             if client_ip:
-                traced._put(http.CLIENT_IP, client_ip)
+                fields[http.CLIENT_IP] = client_ip
                 if forwarded:
-                    traced._put(http.X_FORWARDED_FOR, True)
+                    fields[http.X_FORWARDED_FOR] = True
+            if type(entity) in _PLAIN_ENTITIES and entity._http is None and not annotate:
+                entity._http = {"request": {k: v for k, v in fields.items() if v is not None}}
+            else:
+                for key, value in fields.items():
+                    traced._put(key, value)
             return traced
         except Exception:
             log.warning("could not begin tracing the request; it goes on untraced", exc_info=True)

@@ -6,19 +6,26 @@ untouched and the whole body is inside the segment. The segment's ``end_time`` i
 last body chunk was sent; Starlette background tasks, which run after that, are recorded
 under the same segment as subsegments named ``background:<function>``, and the segment is
 sent once they finish. ``segment_name="route"`` names the segment after the matched route
-template (``GET /items/{item_id}``) instead of the service.
+template (``GET /items/{item_id}``) instead of the service; ``segment_name`` may also be a
+function of the ASGI scope (called when the response is complete, so the route is known)
+returning the name, or None to keep the service name.
 ``content_length`` is the ``Content-Length`` header, or the bytes actually sent.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from ..core.models.entity import sanitize_name
 from ._http_entry import TracedRequest, in_lambda
+
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,12 +53,15 @@ class _Headers(dict):
         return super().get(key.lower(), default)
 
 
-def request_url(scope: Scope, host: str) -> str:
-    from urllib.parse import quote
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9\-._~/!$&'()*+,;=:@]*$")
 
+
+def request_url(scope: Scope, host: str) -> str:
     path = scope.get("root_path", "") + scope.get("path", "")
+    if not _PLAIN_PATH.match(path):
+        path = quote(path)
     query = scope.get("query_string", b"")
-    return "%s://%s%s%s" % (scope.get("scheme", "http"), host, quote(path),
+    return "%s://%s%s%s" % (scope.get("scheme", "http"), host, path,
                             "?" + query.decode("latin-1") if query else "")
 
 
@@ -67,9 +77,11 @@ def route_template(scope: Scope) -> str | None:
 class XRayMiddleware:
     """Traces each HTTP request; ``recorder`` defaults to the global ``xray_recorder``."""
 
-    def __init__(self, app: Callable, recorder: Any = None, segment_name: str = "service") -> None:
-        if segment_name not in SEGMENT_NAMES:
-            raise ValueError("segment_name must be one of %s, not %r" % (SEGMENT_NAMES, segment_name))
+    def __init__(self, app: Callable, recorder: Any = None,
+                 segment_name: str | Callable[[Scope], str | None] = "service") -> None:
+        if not callable(segment_name) and segment_name not in SEGMENT_NAMES:
+            raise ValueError("segment_name must be one of %s or a function of the scope, not %r"
+                             % (SEGMENT_NAMES, segment_name))
         if recorder is None:
             from ..core import xray_recorder as recorder
         self.app = app
@@ -131,13 +143,27 @@ class XRayMiddleware:
         finally:
             _current.reset(token)
             try:
-                if self.segment_name == "route":
-                    template = route_template(scope)
-                    if template:
-                        traced.entity.name = sanitize_name("%s %s" % (method, template))
+                name = self._name(scope, method)
+                if name:
+                    traced.entity.name = sanitize_name(name)
                 traced.response(state.status, state.length if state.length is not None else state.sent)
             finally:
                 traced.end(state.finished)
+
+
+    def _name(self, scope: Scope, method: str) -> str | None:
+        """The segment name chosen once the response is complete; None keeps the service name."""
+        strategy = self.segment_name
+        try:
+            if callable(strategy):
+                name = strategy(scope)
+                return name if isinstance(name, str) and name else None
+            if strategy == "route":
+                template = route_template(scope)
+                return "%s %s" % (method, template) if template else None
+        except Exception:
+            log.warning("segment_name function failed; keeping the service name", exc_info=True)
+        return None
 
 
 class _ResponseState:

@@ -7,18 +7,19 @@ the ``Content-Length`` header, or the bytes actually sent when there is none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from ._http_entry import TracedRequest, in_lambda
 
 XRAY_HEADER = "X-Amzn-Trace-Id"
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9\-._~/!$&'()*+,;=:@]*$")
 
 
 def request_url(environ: dict) -> str:
     """The full request URL, query string included (PEP 3333's URL reconstruction)."""
-    from urllib.parse import quote
-
     scheme = environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_HOST")
     if not host:
@@ -26,7 +27,9 @@ def request_url(environ: dict) -> str:
         port = str(environ.get("SERVER_PORT", ""))
         if port and port != ("443" if scheme == "https" else "80"):
             host += ":" + port
-    path = quote(environ.get("SCRIPT_NAME", "")) + quote(environ.get("PATH_INFO", ""))
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    if not _PLAIN_PATH.match(path):
+        path = quote(path)
     query = environ.get("QUERY_STRING")
     return "%s://%s%s%s" % (scheme, host, path, "?" + query if query else "")
 

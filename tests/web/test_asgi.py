@@ -174,6 +174,19 @@ def test_route_template_as_segment_name(recorder) -> None:  # type: ignore[no-un
         XRayMiddleware(starlette_app(recorder), segment_name="url")
 
 
+def test_segment_name_function(recorder) -> None:  # type: ignore[no-untyped-def]
+    def by_first_path_part(scope: dict) -> Any:
+        if scope["path"] == "/fail":
+            raise RuntimeError("naming bug")
+        return "shop-" + scope["path"].split("/")[1] if scope["path"].startswith("/items") else None
+
+    with TestClient(starlette_app(recorder, segment_name=by_first_path_part), raise_server_exceptions=False) as client:
+        client.get("/items/7")
+        client.get("/stream")
+        client.get("/fail")
+    assert [d["name"] for d in recorder.captured.documents] == ["shop-items", "test", "test"]
+
+
 def test_fastapi_route_template_background_tasks_and_streaming(recorder) -> None:  # type: ignore[no-untyped-def]
     with TestClient(fastapi_app(recorder, segment_name="route")) as client:
         assert client.get("/users/5", headers={"traceparent": TRACEPARENT}).json() == {"id": 5}
