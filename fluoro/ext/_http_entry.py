@@ -207,12 +207,21 @@ class TracedRequest:
             return
         self.ended = True
         try:
+            if not self.lambda_mode and self._not_current():
+                # Ended from another context (e.g. when a server closes a streamed response):
+                # make this request's segment current again so that it is the one ended.
+                self.recorder.set_trace_entity(self.entity)
             if self.lambda_mode:
                 self.recorder.end_subsegment(end_time)
             else:
                 self.recorder.end_segment(end_time)
         except Exception:
             log.warning("could not end the request's segment", exc_info=True)
+
+    def _not_current(self) -> bool:
+        if not has_trace_entity(self.recorder):
+            return True
+        return self.recorder.current_segment() is not self.entity  # type: ignore[no-any-return]
 
 
 _missing_name_logged = False

@@ -23,6 +23,7 @@ CONFIGURED = {"service": xray_recorder.service, "sampling": xray_recorder.sampli
 _restore(xray_recorder, _saved)
 
 from django.core.management import call_command  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
@@ -84,6 +85,20 @@ def test_raw_cursor_executemany_and_per_connection_names(recorder) -> None:  # t
     assert reporting["name"] == "reporting.internal" and reporting["sql"]["user"] == "report"
     # Read per connection: the default database keeps its own (unnamed) metadata.
     assert default["name"] == "execute" and "user" not in default["sql"]
+
+
+def test_streamed_response_is_inside_the_segment(recorder) -> None:  # type: ignore[no-untyped-def]
+    response = Client().get("/export/")
+    assert recorder.captured.documents == []  # not sent before the body is streamed
+    assert b"".join(response.streaming_content) == b"pen\ncount=1\n"
+    response.close()
+    (doc,) = recorder.captured.documents
+    assert [s["name"] for s in doc["subsegments"]] == ["execute", "execute"]
+    assert all(s["end_time"] <= doc["end_time"] for s in doc["subsegments"])
+    assert doc["http"]["response"] == {"status": 200}
+    with WSGIServer(get_wsgi_application()) as server, httpx.Client() as client:
+        assert client.get(server.url + "/export/").text == "pen\ncount=1\n"
+    assert [s["name"] for s in recorder.captured.documents[1]["subsegments"]] == ["execute", "execute"]
 
 
 def test_stream_sql_off(recorder) -> None:  # type: ignore[no-untyped-def]
@@ -191,8 +206,6 @@ def test_lambda_mode(recorder, monkeypatch, tmp_path) -> None:  # type: ignore[n
 
 
 def test_over_a_real_server(recorder) -> None:  # type: ignore[no-untyped-def]
-    from django.core.wsgi import get_wsgi_application
-
     with WSGIServer(get_wsgi_application()) as server, httpx.Client() as client:
         ok = client.get(server.url + "/items/%d/" % PEN_ID, headers={
             "traceparent": "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"})

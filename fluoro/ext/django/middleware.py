@@ -39,6 +39,7 @@ class XRayMiddleware:
         if traced is None:
             return self.get_response(request)
         setattr(request, _REQUEST_ATTR, traced)
+        deferred = False
         try:
             response = self.get_response(request)
             pending = getattr(request, _EXCEPTION_ATTR, None)
@@ -49,9 +50,16 @@ class XRayMiddleware:
             header = traced.response_header()
             if header:
                 response["X-Amzn-Trace-Id"] = header
+            closers = getattr(response, "_resource_closers", None)
+            if getattr(response, "streaming", False) and isinstance(closers, list):
+                # A streamed body is produced after this returns: end when the server closes
+                # the response, so the queries made while streaming are in the segment.
+                closers.append(traced.end)
+                deferred = True
             return response
         finally:
-            traced.end()
+            if not deferred:
+                traced.end()
 
     def process_exception(self, request: Any, exception: BaseException) -> None:
         """A view raised: keep the exception and its stack. It is recorded as a fault if Django

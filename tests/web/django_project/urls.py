@@ -8,4 +8,5 @@ urlpatterns = [
     path("missing/", views.missing),
     path("raw/", views.raw),
     path("report/", views.report),
+    path("export/", views.export),
 ]

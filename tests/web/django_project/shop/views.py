@@ -1,5 +1,5 @@
 from django.db import connection, connections
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from .models import Item
@@ -32,3 +32,11 @@ def report(request):  # type: ignore[no-untyped-def]
     with connection.cursor() as cursor:
         cursor.execute("SELECT 2")
     return HttpResponse("ok")
+
+
+def export(request):  # type: ignore[no-untyped-def]
+    def rows():  # type: ignore[no-untyped-def]
+        for name in Item.objects.values_list("name", flat=True):
+            yield name + "\n"
+        yield "count=%d\n" % Item.objects.count()
+    return StreamingHttpResponse(rows(), content_type="text/plain")
