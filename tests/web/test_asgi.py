@@ -319,3 +319,15 @@ def test_local_sampling_rules_see_host_method_and_path(recorder) -> None:  # typ
     # Rules matched on path and host; an incoming Sampled=1 overrides them.
     assert [d["http"]["request"]["url"] for d in recorder.captured.documents] == [
         "http://shop.local/items/1", "http://shop.local/items/0"]
+
+
+async def test_concurrent_requests_stay_apart(recorder) -> None:  # type: ignore[no-untyped-def]
+    app = starlette_app(recorder)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.local") as client:
+        responses = await asyncio.gather(*(client.get("/items/%d" % i) for i in range(25)))
+    assert [r.json()["id"] for r in responses] == [str(i) for i in range(25)]
+    docs = recorder.captured.documents
+    assert sorted(d["http"]["request"]["url"] for d in docs) == sorted("http://shop.local/items/%d" % i for i in range(25))
+    assert all([s["name"] for s in d["subsegments"]] == ["load_item"] for d in docs)
+    assert len({d["trace_id"] for d in docs}) == 25
