@@ -63,9 +63,11 @@ def valid_or_empty(header: TraceHeader) -> TraceHeader:
 def has_trace_entity(recorder: Any) -> bool:
     """Whether a segment or subsegment is current, without context-missing handling: automatic
     instrumentation (templates, Django's database) outside a request records nothing, silently."""
+    from ..core.lambda_launcher import LambdaContext
+
     context = recorder.context
     entities = getattr(context, "_entities", None)
-    if entities is not None and type(context).__name__ != "LambdaContext":
+    if entities is not None and not isinstance(context, LambdaContext):
         return bool(entities.get())
     try:
         return recorder.get_trace_entity() is not None
