@@ -136,8 +136,9 @@ class XRayMiddleware:
         try:
             await self.app(scope, receive, traced_send)
         except BaseException as exc:
-            if state.finished is None:
-                # Failed before the response was complete: the request itself failed.
+            if state.finished is None or (state.status or 0) >= 500:
+                # The request itself failed (an outer error handler may already have sent the
+                # 500). After a complete non-5xx response it was a background task: recorded there.
                 traced.fault(exc, None if state.status else 500)
             raise
         finally:

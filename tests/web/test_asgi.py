@@ -137,6 +137,17 @@ def test_exceptions_are_faults_with_stacks(recorder) -> None:  # type: ignore[no
     assert missing["error"] is True and "fault" not in missing
 
 
+def test_outermost_wrapping_answers_500s_with_the_header(recorder) -> None:  # type: ignore[no-untyped-def]
+    inner = starlette_app(recorder)
+    inner.user_middleware.clear()  # wrapped from the outside instead
+    with TestClient(XRayMiddleware(inner, recorder), raise_server_exceptions=False) as client:
+        response = client.get("/fail")
+    assert response.status_code == 500 and response.headers["X-Amzn-Trace-Id"].startswith("Root=1-")
+    (doc,) = recorder.captured.documents
+    assert doc["fault"] is True and doc["http"]["response"]["status"] == 500
+    assert doc["cause"]["exceptions"][0]["message"] == "no stock"
+
+
 def test_streaming_response_is_inside_the_segment(recorder) -> None:  # type: ignore[no-untyped-def]
     with TestClient(starlette_app(recorder), raise_server_exceptions=False) as client:
         assert client.get("/stream").text == "xxxxxx"
@@ -161,6 +172,25 @@ def test_background_task_is_traced_under_the_request(recorder) -> None:  # type:
     assert [s["name"] for s in task["subsegments"]] == ["smtp"]
     # The segment ends when the response is complete; the task runs after it.
     assert task["start_time"] >= doc["end_time"] and task["end_time"] > doc["end_time"]
+
+
+def test_failing_background_task_is_a_fault_of_its_own_subsegment(recorder) -> None:  # type: ignore[no-untyped-def]
+    def crash() -> None:
+        raise OSError("smtp down")
+
+    async def endpoint(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("queued", background=BackgroundTask(crash))
+
+    app = Starlette(routes=[Route("/", endpoint)])
+    app.add_middleware(XRayMiddleware, recorder=recorder)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/").text == "queued"
+    (doc,) = recorder.captured.documents
+    (task,) = doc["subsegments"]
+    assert task["name"] == "background:crash" and task["fault"] is True
+    assert task["cause"]["exceptions"][0]["message"] == "smtp down"
+    # The client got its 200: the request itself is not a fault.
+    assert "fault" not in doc and doc["http"]["response"]["status"] == 200
 
 
 def test_route_template_as_segment_name(recorder) -> None:  # type: ignore[no-untyped-def]
