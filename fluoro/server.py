@@ -161,7 +161,9 @@ class FluoroServer:
                 _yield_to_receiver()
             self.pipeline.start()
             self.udp.start()
-            ctx = ApiContext(self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics)
+            ctx = ApiContext(
+                self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store()
+            )
             app = build_app(ctx)
             uv_config = uvicorn.Config(app, log_level=cfg.log_level, access_log=False, lifespan="off")
             self._uvicorn = _Uvicorn(uv_config)

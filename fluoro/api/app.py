@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fluoro.api import account, traces
+from fluoro.api import account, groups, sampling, tags, traces
 from fluoro.api.context import ApiContext, Handler
 from fluoro.api.errors import (
     ApiError,
@@ -30,7 +30,9 @@ from fluoro.api.operations import OPERATIONS
 
 log = logging.getLogger("fluoro.api")
 
-HANDLERS: dict[str, Handler] = {**traces.HANDLERS, **account.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    **traces.HANDLERS, **account.HANDLERS, **sampling.HANDLERS, **groups.HANDLERS, **tags.HANDLERS
+}
 
 
 async def _read_body(request: Request, limit: int) -> dict[str, Any]:
@@ -57,6 +59,11 @@ async def _read_body(request: Request, limit: int) -> dict[str, Any]:
 
 
 def build_app(ctx: ApiContext) -> Starlette:
+    # The Default rule and group exist in every store; insert-if-absent, so any number
+    # of servers sharing a store may start at once.
+    sampling.seed(ctx)
+    groups.seed(ctx)
+
     async def operation(request: Request) -> Response:
         path = request.url.path.rstrip("/") or "/"
         name = OPERATIONS.get(path)

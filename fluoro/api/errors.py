@@ -7,6 +7,9 @@ are 5xx.
 
     ApiError
     ├── InvalidRequest       400 InvalidRequestException
+    ├── RuleLimitExceeded    400 RuleLimitExceededException
+    ├── ResourceNotFound     404 ResourceNotFoundException (+ ResourceName)
+    ├── TooManyTags          400 TooManyTagsException (+ ResourceName)
     ├── Throttled            429 ThrottledException
     ├── NotImplementedOp     501 NotImplementedException
     ├── UnknownOperation     404 UnknownOperationException
@@ -25,12 +28,14 @@ class ApiError(Exception):
     code = "InternalFailure"
     status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **members: str) -> None:
         super().__init__(message)
         self.message = message
+        # Extra modelled members of the exception shape (e.g. ResourceName).
+        self.members = members
 
     def response(self) -> Response:
-        body = json.dumps({"__type": self.code, "message": self.message})
+        body = json.dumps({"__type": self.code, "message": self.message, **self.members})
         return Response(
             body,
             status_code=self.status,
@@ -41,6 +46,21 @@ class ApiError(Exception):
 
 class InvalidRequest(ApiError):
     code = "InvalidRequestException"
+    status = 400
+
+
+class RuleLimitExceeded(ApiError):
+    code = "RuleLimitExceededException"
+    status = 400
+
+
+class ResourceNotFound(ApiError):
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class TooManyTags(ApiError):
+    code = "TooManyTagsException"
     status = 400
 
 

@@ -13,13 +13,18 @@ Semantics, not mechanics:
 - ``TraceReader.find_traces`` pages newest-first through traces matching a
   time range and an optional filter AST.  A backend that cannot evaluate a
   filter node raises ``FilterUnsupported``; it never approximates.
+- ``ConfigStore`` (``Store.config_store()``) holds the account configuration:
+  sampling rules, groups, their tags, sampling statistics and reservoir quota
+  leases.  Several servers may share one backend, so every check-then-write
+  (name taken, rule limit, tag limit, quota left) is one atomic operation of
+  the store, never a read in one call and a write in the next.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from fluoro.query.filters.ast import Node
 
@@ -151,4 +156,139 @@ class Store(TraceWriter, TraceReader, Protocol):
 
     def stats(self) -> dict[str, float]: ...
 
+    def config_store(self) -> ConfigStore:
+        """The configuration store kept in the same backend."""
+
     def close(self) -> None: ...
+
+
+# -- configuration: sampling rules, groups, tags, statistics, quota leases ----------------
+
+
+class ConfigError(Exception):
+    """A configuration write refused by the store; the message is client-facing."""
+
+
+class AlreadyExists(ConfigError):
+    pass
+
+
+class LimitExceeded(ConfigError):
+    pass
+
+
+class NotFound(ConfigError):
+    pass
+
+
+class TooManyTags(ConfigError):
+    pass
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    """A sampling rule: ``rule`` holds the X-Ray ``SamplingRule`` members except ``RuleARN``."""
+
+    name: str
+    rule: dict[str, Any]
+    created_at: float
+    modified_at: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    name: str
+    group_id: str
+    filter_expression: str | None
+    insights: dict[str, bool]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A taggable resource: ``kind`` is ``sampling-rule`` or ``group`` (then ``group_id`` is set)."""
+
+    kind: str
+    name: str
+    group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StatisticsRow:
+    """Counts one client reported for one rule, added to the rule's 10-second window."""
+
+    rule: str
+    window_start: float
+    request_count: int
+    sampled_count: int
+    borrow_count: int
+
+
+@dataclass(frozen=True)
+class ClientDemand:
+    """A client holding or asking for quota on a rule: requests per second it reported."""
+
+    client_id: str
+    demand: float
+    quota: int
+    expires: float
+
+
+class ConfigStore(Protocol):
+    """Account configuration shared by every server on one backend (see module docstring)."""
+
+    # Rules.  ``rules_modified`` is the last create/update/delete time (LastRuleModification).
+    def ensure_rule(self, record: RuleRecord) -> None: ...
+
+    def list_rules(self) -> list[RuleRecord]: ...
+
+    def get_rule(self, name: str) -> RuleRecord | None: ...
+
+    def create_rule(self, record: RuleRecord, max_rules: int) -> None:
+        """Insert; ``AlreadyExists`` if the name is taken, ``LimitExceeded`` at ``max_rules`` rules."""
+
+    def update_rule(self, record: RuleRecord, expect_modified: float) -> bool:
+        """Replace if still at ``expect_modified`` (optimistic); False when changed meanwhile.
+        ``NotFound`` if gone."""
+
+    def delete_rule(self, name: str, now: float) -> RuleRecord:
+        """Delete with its leases; ``NotFound`` if absent."""
+
+    def rules_modified(self) -> float: ...
+
+    # Groups.
+    def ensure_group(self, record: GroupRecord) -> None: ...
+
+    def list_groups(self) -> list[GroupRecord]: ...
+
+    def get_group(self, name: str) -> GroupRecord | None: ...
+
+    def create_group(self, record: GroupRecord, max_groups: int) -> None: ...
+
+    def update_group(self, record: GroupRecord) -> None:
+        """Replace the group with this name and id; ``NotFound`` if absent."""
+
+    def delete_group(self, name: str) -> GroupRecord: ...
+
+    # Tags, on a rule or a group, atomically checked against ``max_tags``.
+    def change_tags(
+        self, ref: ResourceRef, add: dict[str, str], remove: Sequence[str], max_tags: int
+    ) -> dict[str, str]:
+        """Apply and return the resulting tags; ``NotFound``/``TooManyTags``."""
+
+    # Sampling statistics and reservoir quota leases.
+    def add_statistics(self, rows: Sequence[StatisticsRow], keep_after: float) -> None:
+        """Add counts to their windows; windows starting before ``keep_after`` may be dropped."""
+
+    def statistics(self, since: float) -> list[StatisticsRow]:
+        """Summed counts per rule and window, newest window first."""
+
+    def active_clients(self, rule: str, now: float) -> list[ClientDemand]:
+        """Clients whose lease on ``rule`` has not expired at ``now``."""
+
+    def lease_quota(
+        self, rule: str, client_id: str, want: int, capacity: int, demand: float, now: float, expires: float
+    ) -> int:
+        """Atomically grant ``client_id`` up to ``want`` of ``capacity`` minus the unexpired
+        leases of the other clients, record the lease until ``expires``; return the grant."""

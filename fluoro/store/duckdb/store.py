@@ -13,6 +13,7 @@ import duckdb
 from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.config import DuckDBConfig
+from fluoro.store.duckdb.config_store import DuckDBConfigStore
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
@@ -42,6 +43,7 @@ class DuckDBStore:
             "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
         )
         self._writer = ChunkWriter(self._db, config.chunk_docs)
+        self._config_store = DuckDBConfigStore(self._db)
         self._write_lock = threading.Lock()
         self._closed = False
         self._dirty = False
@@ -111,6 +113,9 @@ class DuckDBStore:
             return {"segments": float(row[0]) if row else 0.0}
         finally:
             cur.close()
+
+    def config_store(self) -> DuckDBConfigStore:
+        return self._config_store
 
     def checkpoint(self) -> None:
         with self._write_lock:
