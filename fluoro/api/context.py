@@ -10,6 +10,7 @@ from typing import Any, Awaitable, Callable
 
 from fluoro.daemon.metrics import IngestMetrics
 from fluoro.daemon.pipeline import Pipeline
+from fluoro.query.graph_service import GraphQueries
 from fluoro.query.service import QueryService
 from fluoro.store.api import ConfigStore
 
@@ -29,6 +30,7 @@ class ApiContext:
     encryption: dict[str, Any] = field(default_factory=lambda: {"Type": "NONE", "Status": "ACTIVE"})
     telemetry: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     ready: bool = True
+    graphs: GraphQueries | None = None
 
 
 Handler = Callable[[ApiContext, dict[str, Any]], Awaitable[dict[str, Any]]]

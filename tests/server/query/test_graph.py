@@ -1,0 +1,380 @@
+"""Graph statistics against the published GetServiceGraph outputs, and the rollup against the trace path."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from typing import Any, Iterable
+
+import pytest
+
+from fluoro.ingest import ingest
+from fluoro.query.assemble import assemble
+from fluoro.query.graph import GraphBuilder, bucket_ms
+from fluoro.query.graph_service import GraphQueries
+from fluoro.query.nodes import trace_graph
+from fluoro.query.rollup import GraphRollup
+from fluoro.query.service import InvalidQuery
+from fluoro.store import open_store
+from fluoro.store.api import SegmentBatch, StoredDocument
+from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb import DuckDBStore
+
+from ..graph_docs import lambda_trace
+from ..helpers import load_fixture
+
+T0 = 1528317567.0
+
+
+def normalize(services: list[dict[str, Any]], times: bool = False) -> dict[tuple[str, str | None], Any]:
+    """Services keyed by (Name, Type), edges by their target's (Name, Type), histograms as counters."""
+    names = {s["ReferenceId"]: (s["Name"], s.get("Type")) for s in services}
+
+    def hist(entries: list[dict[str, Any]]) -> Counter[float]:
+        out: Counter[float] = Counter()
+        for e in entries:
+            out[round(e["Value"], 3)] += e["Count"]
+        return out
+
+    def stats(s: dict[str, Any]) -> dict[str, Any]:
+        return {**s, "TotalResponseTime": round(s["TotalResponseTime"], 6)}
+
+    out = {}
+    for s in services:
+        node = {
+            k: v for k, v in s.items() if k not in ("ReferenceId", "Edges") and (times or "Time" not in k)
+        }
+        for key in ("DurationHistogram", "ResponseTimeHistogram"):
+            if key in node:
+                node[key] = hist(node[key])
+        if "SummaryStatistics" in node:
+            node["SummaryStatistics"] = stats(node["SummaryStatistics"])
+        edges = {}
+        for e in s["Edges"]:
+            edge = {k: v for k, v in e.items() if k != "ReferenceId" and (times or "Time" not in k)}
+            edge["SummaryStatistics"] = stats(edge["SummaryStatistics"])
+            for key in ("ResponseTimeHistogram", "ReceivedEventAgeHistogram"):
+                if key in edge:
+                    edge[key] = hist(edge[key])
+            edges[(names[e["ReferenceId"]], e.get("EdgeType"))] = edge
+        node["Edges"] = edges
+        out[(s["Name"], s.get("Type"))] = node
+    return out
+
+
+def _id(rng: random.Random) -> str:
+    return f"{rng.getrandbits(64):016x}"
+
+
+def devguide_traces() -> list[list[dict[str, Any]]]:
+    """Four requests shaped after the published devguide graph (durations, one 4xx, two DynamoDB and SNS calls)."""
+    rng = random.Random(7)
+    table = "awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA"
+    topic = "arn:aws:sns:us-west-2:123456789012:awseb-e-dixzws4s9p-stack-NotificationTopic-1"
+    plans = [
+        (0.005, 404, None),
+        (0.015, 200, None),
+        (0.157, 200, (0.076, 0.049)),
+        (0.096, 200, (0.044, 0.076)),
+    ]
+    traces = []
+    for i, (duration, status, calls) in enumerate(plans):
+        start = T0 + 5 * i + 0.25
+        tid = f"1-{int(start):08x}-{rng.getrandbits(96):024x}"
+        doc: dict[str, Any] = {
+            "id": _id(rng), "trace_id": tid, "name": "xray-sample.elasticbeanstalk.com",
+            "origin": "AWS::EC2::Instance", "start_time": start, "end_time": start + duration,
+            "http": {"request": {"method": "POST", "url": "http://xray-sample.elasticbeanstalk.com/signup"},
+                     "response": {"status": status}},
+            "error": status == 404,
+        }  # fmt: skip
+        if calls:
+            ddb, sns = calls
+            doc["subsegments"] = [
+                {"id": _id(rng), "name": "DynamoDB", "namespace": "aws", "start_time": start + 0.001,
+                 "end_time": start + 0.001 + ddb, "aws": {"operation": "PutItem", "table_name": table},
+                 "http": {"response": {"status": 200}}},
+                {"id": _id(rng), "name": "SNS", "namespace": "aws", "start_time": start + 0.002,
+                 "end_time": start + 0.002 + sns, "aws": {"operation": "Publish", "topic_arn": topic},
+                 "http": {"response": {"status": 200}}},
+            ]  # fmt: skip
+        traces.append([doc])
+    return traces
+
+
+def stored(docs: Iterable[dict[str, Any]], received: float = 1.0) -> list[StoredDocument]:
+    return [StoredDocument(d["trace_id"], d["id"], d.get("in_progress") is True, received, json.dumps(d).encode())
+            for d in docs]  # fmt: skip
+
+
+def from_traces(traces: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    builder = GraphBuilder()
+    for docs in traces:
+        builder.add_trace(trace_graph(assemble(docs[0]["trace_id"], stored(docs)).segments))
+    return builder.services()
+
+
+def write(store: DuckDBStore, docs: Iterable[dict[str, Any]], received: float = T0) -> None:
+    batch = SegmentBatch()
+    for doc in docs:
+        ingest(batch, json.dumps(doc).encode(), received)
+    store.write(ArrowBatch.from_batch(batch))
+
+
+def test_devguide_service_graph_from_traces_matches_published_output() -> None:
+    published = load_fixture("service-graph", "devguide-client-ec2-dynamodb-sns.json")["Services"]
+    ours = from_traces(devguide_traces())
+    assert normalize(ours) == normalize(published)
+    assert [sorted(s) for s in sorted(ours, key=lambda s: s["Name"] + s["Type"])] == [
+        sorted(s) for s in sorted(published, key=lambda s: s["Name"] + s["Type"])
+    ]
+    for service in ours:
+        assert (
+            service["StartTime"] == int(service["StartTime"]) and service["EndTime"] >= service["StartTime"]
+        )
+
+
+def test_devguide_service_graph_through_the_rollup_matches_published_output() -> None:
+    published = load_fixture("service-graph", "devguide-client-ec2-dynamodb-sns.json")["Services"]
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for docs in devguide_traces():
+        write(store, docs)
+    GraphRollup(store).run_once()
+    out = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 60})
+    assert normalize(out["Services"]) == normalize(published)
+    assert out["ContainsOldGroupVersions"] is False
+
+
+def test_awscli_scorekeep_edge_statistics() -> None:
+    published = load_fixture("service-graph", "awscli-scorekeep-partial.json")
+    (edge,) = published["Services"][0]["Edges"]
+    rng = random.Random(3)
+    traces = []
+    values = [e["Value"] for e in edge["ResponseTimeHistogram"] for _ in range(e["Count"])]
+    for i, value in enumerate(values):
+        start = 1568835392.0 + 3 * i + 0.1
+        tid = f"1-{int(start):08x}-{rng.getrandbits(96):024x}"
+        traces.append([{
+            "id": _id(rng), "trace_id": tid, "name": "Scorekeep", "origin": "AWS::ElasticBeanstalk::Environment",
+            "start_time": start, "end_time": start + 0.05, "http": {"response": {"status": 200}},
+            "subsegments": [{"id": _id(rng), "name": "DynamoDB", "namespace": "aws", "start_time": start + 0.01,
+                             "end_time": start + 0.01 + value, "aws": {"table_name": "scorekeep-state"},
+                             "http": {"response": {"status": 200}}}],
+        }])  # fmt: skip
+    ours = normalize(from_traces(traces))
+    root = ours[("Scorekeep", "AWS::ElasticBeanstalk::Environment")]
+    assert root["Root"] is True and root["State"] == "active"
+    (ours_edge,) = root["Edges"].values()
+    expected = normalize([{**published["Services"][0], "Edges": [{**edge, "ReferenceId": 0}]}])
+    (published_edge,) = expected[("Scorekeep", "AWS::ElasticBeanstalk::Environment")]["Edges"].values()
+    assert ours_edge == published_edge
+
+
+def test_histogram_buckets() -> None:
+    assert [bucket_ms(v) for v in (0.0004, 0.005, 0.157, 0.9994, 1.2345, 12.345, 123.45)] == [
+        0, 5, 157, 999, 1230, 12300, 123000]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rollup_of_piecewise_out_of_order_traces_equals_the_trace_path(seed: int) -> None:
+    rng = random.Random(seed)
+    traces = [lambda_trace(rng, T0 + rng.random() * 170, rng.choice([200, 200, 200, 404, 429, 502]))
+              for _ in range(40)]  # fmt: skip
+    pieces = [(doc, rng.random()) for docs in traces for doc in docs]
+    rng.shuffle(pieces)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    rollup = GraphRollup(store, batch_traces=7)
+    step = max(1, len(pieces) // 9)
+    for i in range(0, len(pieces), step):  # arrivals spread over many rollup cycles
+        write(store, [doc for doc, _ in pieces[i : i + step]])
+        if rng.random() < 0.7:
+            rollup.run_once()
+    rollup.run_once()
+    assert rollup.run_once() == 0  # nothing new: nothing recomputed
+    complete = [[d for d in docs if not d.get("in_progress")] for docs in traces]
+    expected = normalize(from_traces(complete))
+    got = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 180})["Services"]
+    assert normalize(got) == expected
+    nodes = {key for key in expected}
+    assert ("orders", "AWS::DynamoDB::Table") in nodes and ("receipts", "AWS::S3::Bucket") in nodes
+    assert (
+        sum(
+            s["SummaryStatistics"]["TotalCount"]
+            for s in got
+            if s["Name"] == "shop/prod" and s["Type"] != "client"
+        )
+        == 40
+    )
+
+
+def test_rollup_survives_a_reopen_and_resumes_from_its_cursor(tmp_path: Any) -> None:
+    path = str(tmp_path / "t.duckdb")
+    rng = random.Random(5)
+    first, second = lambda_trace(rng, T0 + 10, 200), lambda_trace(rng, T0 + 20, 502)
+    store = open_store(path)
+    write(store, first)
+    assert GraphRollup(store).run_once() == 1
+    store.close()
+    store = open_store(path)
+    write(store, second)
+    assert GraphRollup(store).run_once() == 1  # only the new trace
+    out = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 60})  # type: ignore[arg-type]
+    stage = [s for s in out["Services"] if s["Name"] == "shop/prod" and s["Type"] == "AWS::ApiGateway::Stage"]
+    assert stage[0]["SummaryStatistics"]["TotalCount"] == 2
+    assert stage[0]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 1
+    store.close()
+
+
+def test_time_series_buckets_by_period_and_selects_entities() -> None:
+    rng = random.Random(11)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(10):  # one request every 30 s for 5 minutes
+        write(store, lambda_trace(rng, T0 - (T0 % 300) + 30 * i + 1, 200))
+    GraphRollup(store).run_once()
+    queries = GraphQueries(store)
+    window = {"StartTime": T0 - (T0 % 300), "EndTime": T0 - (T0 % 300) + 300}
+    edges = queries.get_time_series_service_statistics({**window, "Period": 60})[
+        "TimeSeriesServiceStatistics"
+    ]
+    assert [e["EdgeSummaryStatistics"]["TotalCount"] for e in edges] == [2, 2, 2, 2, 2]
+    five = queries.get_time_series_service_statistics({**window, "Period": 300})[
+        "TimeSeriesServiceStatistics"
+    ]
+    assert len(five) == 1 and five[0]["EdgeSummaryStatistics"]["TotalCount"] == 10
+    table = queries.get_time_series_service_statistics(
+        {
+            **window,
+            "Period": 300,
+            "EntitySelectorExpression": 'id(name: "orders", type: "AWS::DynamoDB::Table")',
+        }
+    )
+    assert "ServiceSummaryStatistics" in table["TimeSeriesServiceStatistics"][0]
+    assert table["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 10
+    edge = queries.get_time_series_service_statistics(
+        {**window, "Period": 300, "EntitySelectorExpression": 'edge("shop/prod", "orders")'}
+    )
+    assert edge["TimeSeriesServiceStatistics"][0]["EdgeSummaryStatistics"]["TotalCount"] == 10
+    services = queries.get_time_series_service_statistics(
+        {**window, "Period": 300, "EntitySelectorExpression": 'service("orders")'}
+    )
+    # orders is three nodes: AWS::Lambda, AWS::Lambda::Function and the DynamoDB table.
+    assert services["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 30
+
+
+def test_group_filter_restricts_the_traces() -> None:
+    rng = random.Random(13)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i, status in enumerate([200, 200, 502, 200, 503]):
+        write(store, lambda_trace(rng, T0 + 10 * i, status))
+    GraphRollup(store).run_once()
+    queries = GraphQueries(store)
+    window = {"StartTime": T0 - 60, "EndTime": T0 + 120}
+    everything = by_type(queries.get_service_graph(window)["Services"])
+    faults = by_type(queries.get_service_graph(window, group_filter="fault")["Services"])
+    assert everything["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 2
+    series = queries.get_time_series_service_statistics({**window, "Period": 300}, group_filter="fault")
+    assert sum(e["EdgeSummaryStatistics"]["TotalCount"] for e in series["TimeSeriesServiceStatistics"]) == 2
+    with pytest.raises(InvalidQuery, match="filter expression"):
+        queries.get_service_graph(window, group_filter="responsetime >")
+
+
+def test_retention_removes_graph_rows() -> None:
+    rng = random.Random(17)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    write(store, lambda_trace(rng, T0, 200))
+    GraphRollup(store).run_once()
+    assert store.graph_rows(T0 - 60, T0 + 60)
+    store.delete_before(T0 + 7200)
+    assert store.graph_rows(T0 - 60, T0 + 60) == []
+
+
+def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
+    return {s.get("Type"): s for s in services}
+
+
+def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(19)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(5):
+        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    rollup = GraphRollup(store, batch_traces=2)
+    original = store.graph_replace
+
+    def replace_then_stop(rows: Any, cursor: int) -> None:
+        original(rows, cursor)
+        rollup._stop.set()
+
+    monkeypatch.setattr(store, "graph_replace", replace_then_stop)
+    assert rollup.run_once() == 2
+    monkeypatch.undo()
+    assert GraphRollup(store, batch_traces=2).run_once() == 3  # the three not done, not all five
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+
+
+def test_span_link_without_names_is_resolved_through_the_linked_trace() -> None:
+    rng = random.Random(29)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    producer_tid, consumer_tid = (
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+    )
+    send = _id(rng)
+    producer = {"id": _id(rng), "trace_id": producer_tid, "name": "orders-api", "start_time": T0 + 1, "end_time": T0 + 2,
+                "subsegments": [{"id": send, "name": "SQS", "namespace": "aws", "start_time": T0 + 1.1,
+                                 "end_time": T0 + 1.2, "aws": {"queue_url": "https://sqs/1/jobs"}}]}  # fmt: skip
+    # An OpenTelemetry-style span link: no reserved attributes, so no names and no reference type.
+    consumer = {"id": _id(rng), "trace_id": consumer_tid, "name": "worker", "origin": "AWS::Lambda",
+                "start_time": T0 + 3, "end_time": T0 + 4, "links": [{"trace_id": producer_tid, "id": send}]}  # fmt: skip
+    write(store, [producer])
+    write(store, [consumer])
+    GraphRollup(store).run_once()
+    services = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})["Services"]
+    names = {s["ReferenceId"]: (s["Name"], s.get("Type")) for s in services}
+    links = [
+        (s["Name"], names[e["ReferenceId"]])
+        for s in services
+        for e in s["Edges"]
+        if e.get("EdgeType") == "link"
+    ]
+    assert links == [("orders-api", ("worker", "AWS::Lambda"))]
+    assert (
+        trace_graph(assemble(consumer_tid, stored([consumer])).segments).edges[-1].edge_type is None
+    )  # no resolver
+
+
+def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fluoro.query.rollup as rollup_module
+
+    rng = random.Random(31)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    traces = [lambda_trace(rng, T0 + i, 200) for i in range(3)]
+    for docs in traces:
+        write(store, docs)
+    poison = traces[1][0]["trace_id"]
+    real = rollup_module.trace_rows
+
+    def failing(trace_id: str, *args: Any) -> Any:
+        if trace_id == poison:
+            raise RuntimeError("unexpected document")
+        return real(trace_id, *args)
+
+    monkeypatch.setattr(rollup_module, "trace_rows", failing)
+    rollup = GraphRollup(store)
+    assert rollup.run_once() == 3
+    assert rollup.run_once() == 0  # the cursor moved on
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
