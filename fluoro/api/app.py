@@ -64,6 +64,12 @@ def build_app(ctx: ApiContext) -> Starlette:
     # of servers sharing a store may start at once.
     sampling.seed(ctx)
     groups.seed(ctx)
+    # group.name/group.arn in filter expressions resolve through the groups store.
+    resolver = groups.filter_resolver(ctx)
+    if ctx.queries is not None:
+        ctx.queries.groups = resolver
+    if ctx.graphs is not None:
+        ctx.graphs.groups = resolver
 
     async def operation(request: Request) -> Response:
         path = request.url.path.rstrip("/") or "/"
