@@ -11,6 +11,7 @@ from typing import Any
 
 LAYER_GAP = 230.0
 ROW_GAP = 120.0
+WAYPOINT_GAP = 28.0  # long edges pass between nodes in a narrow lane, not a full row
 MARGIN = 90.0
 SWEEPS = 8
 MAX_NODES = 10_000
@@ -139,12 +140,19 @@ def layout_services(services: Any) -> dict[str, Any]:
             for i, node in enumerate(row):
                 order[node] = i
 
-    tallest = max((len(row) for row in rows), default=0)
+    def gap(a: Any, b: Any) -> float:
+        real = (not isinstance(a, tuple)) + (not isinstance(b, tuple))
+        return ROW_GAP if real == 2 else WAYPOINT_GAP if real == 0 else (ROW_GAP + WAYPOINT_GAP) / 2
+
+    heights = [sum(gap(a, b) for a, b in zip(row, row[1:])) for row in rows]
+    tallest = max(heights, default=0.0)
     position: dict[Any, tuple[float, float]] = {}
     for index, row in enumerate(rows):
-        offset = (tallest - len(row)) * ROW_GAP / 2
+        y = MARGIN + (tallest - heights[index]) / 2
         for i, node in enumerate(row):
-            position[node] = (MARGIN + index * LAYER_GAP, MARGIN + offset + i * ROW_GAP)
+            if i:
+                y += gap(row[i - 1], node)
+            position[node] = (MARGIN + index * LAYER_GAP, y)
 
     nodes = [{"id": ref, "x": position[ref][0], "y": position[ref][1], "layer": layer[ref]} for ref in ids]
     edges = [
@@ -155,5 +163,5 @@ def layout_services(services: Any) -> dict[str, Any]:
         "nodes": nodes,
         "edges": edges,
         "width": MARGIN * 2 + max(depth - 1, 0) * LAYER_GAP,
-        "height": MARGIN * 2 + max(tallest - 1, 0) * ROW_GAP,
+        "height": MARGIN * 2 + tallest,
     }

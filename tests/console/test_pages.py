@@ -271,3 +271,29 @@ def test_narrow_window_and_live_view(browser: Any, server: Any, dataset: dict[st
     assert pg.locator("#trace-rows tr.live-new").count() >= 3
     context.close()
     assert errors == []
+
+
+def test_map_stays_readable_at_fifty_nodes(page: Any, screenshots: Path) -> None:
+    """50 services (answered by a Playwright route, a test-only stub): none overlap, labels included."""
+    from .test_layout import _graph
+
+    services = _graph(50)
+    for i, svc in enumerate(services[1:], 1):
+        svc["Type"] = ["AWS::Lambda::Function", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "remote", "Database::SQL"][i % 5]
+        svc["SummaryStatistics"] = {"OkCount": 90, "ErrorStatistics": {"ThrottleCount": 2, "OtherCount": 3, "TotalCount": 5},
+                                    "FaultStatistics": {"OtherCount": 3, "TotalCount": 3}, "TotalCount": 100,
+                                    "TotalResponseTime": 12.5}
+        svc["ResponseTimeHistogram"] = [{"Value": 0.05 * (k + 1), "Count": k + 1} for k in range(8)]
+    page.route("**/ServiceGraph", lambda route: route.fulfill(json={"Services": services}))
+    open_page(page, "#/map", "map")
+    page.wait_for_selector(".map-node")
+    boxes = page.locator(".map-node").evaluate_all(
+        "els => els.map(e => { const r = e.getBBox(); const m = e.transform.baseVal[0].matrix;"
+        " return [m.e + r.x, m.f + r.y, r.width, r.height]; })")
+    assert len(boxes) == 50
+    for i, (x1, y1, w1, h1) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            assert x1 + w1 <= x2 or x2 + w2 <= x1 or y1 + h1 <= y2 or y2 + h2 <= y1, "two nodes overlap"
+    assert page.locator('.map-node [data-share="fault"]').count() == 49
+    page.screenshot(path=str(screenshots / "map-50-nodes.png"), full_page=True)
+    _no_errors(page)

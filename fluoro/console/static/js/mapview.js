@@ -63,7 +63,8 @@ export function filterFor(selection, byId) {
 export async function renderMap(container, services, { minutes, onSelect } = {}) {
   const byId = new Map(services.map((svc) => [svc.ReferenceId, svc]));
   const placed = await layout(services);
-  const svg = s("svg", { width: Math.max(placed.width, 300), height: Math.max(placed.height, 200), role: "group", "aria-label": "Service map" });
+  const width = Math.max(placed.width, 300), height = Math.max(placed.height, 200);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group", "aria-label": "Service map" });
   svg.append(s("defs", {}, s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
     s("path", { d: "M0,0 L10,5 L0,10 z", fill: "#9aa7b4" }))));
   const edgeLayer = s("g");
@@ -119,8 +120,20 @@ export async function renderMap(container, services, { minutes, onSelect } = {})
     g.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); } });
     nodeLayer.append(g);
   }
-  container.replaceChildren(svg);
-  return { svg, byId };
+  let zoom = 1;
+  const setZoom = (value) => {
+    zoom = Math.min(2, Math.max(0.3, value));
+    svg.setAttribute("width", String(width * zoom));
+    svg.setAttribute("height", String(height * zoom));
+  };
+  const fit = () => setZoom(Math.min(1, (container.clientWidth - 4) / width));
+  const controls = h("div.map-zoom", {},
+    h("button", { type: "button", "aria-label": "Zoom out", onclick: () => setZoom(zoom / 1.25) }, "−"),
+    h("button", { type: "button", "aria-label": "Zoom in", onclick: () => setZoom(zoom * 1.25) }, "+"),
+    h("button", { type: "button", onclick: fit }, "Fit"));
+  container.replaceChildren(controls, svg);
+  fit();
+  return { svg, byId, setZoom };
 }
 
 export function legend() {

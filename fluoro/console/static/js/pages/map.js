@@ -15,7 +15,7 @@ export async function render(view, { params }) {
     h("h1", {}, "Trace map"),
     h("div.toolbar", {}, timeRangeControl(params), groupControl(params)),
     legend(),
-    h("div.split", {}, mapBox, side));
+    mapBox, side);
   const body = { StartTime: range.start, EndTime: range.end };
   if (params.get("group")) body.GroupName = params.get("group");
   let services;
