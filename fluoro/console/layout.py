@@ -95,13 +95,20 @@ def _layers(ids: list[int], dag: dict[int, list[int]]) -> dict[int, int]:
     return layer
 
 
+def _centre(node: Any, near_layer: int, adjacency: dict[Any, list[Any]], rank: dict[Any, int],
+            order: dict[Any, int]) -> float:
+    """The barycentre of a node's neighbours on the adjacent layer (its own place if none)."""
+    near = [order[n] for n in adjacency[node] if rank[n] == near_layer]
+    return sum(near) / len(near) if near else float(order[node])
+
+
 def layout_services(services: Any) -> dict[str, Any]:
     ids, out, kind = _graph(services)
     dag = _acyclic(ids, out, kind)
     layer = _layers(ids, dag)
 
-    # Waypoints (negative ids) on every layer a long edge crosses.
-    rank: dict[int | tuple[int, int, int], int] = dict(layer)
+    # Waypoints, keyed (low, high, layer), on every layer a long edge crosses.
+    rank: dict[Any, int] = dict(layer)
     adjacency: dict[Any, list[Any]] = {ref: [] for ref in ids}
     chains: dict[tuple[int, int], list[Any]] = {}
     for source in ids:
@@ -131,12 +138,8 @@ def layout_services(services: Any) -> dict[str, Any]:
         neighbour_layer = -1 if sweep % 2 == 0 else 1
         for index in sequence:
             row = rows[index]
-
-            def centre(node: Any, index: int = index, row: list[Any] = row) -> float:
-                near = [order[n] for n in adjacency[node] if rank[n] == index + neighbour_layer]
-                return sum(near) / len(near) if near else float(order[node])
-
-            row.sort(key=centre)
+            centres = {node: _centre(node, index + neighbour_layer, adjacency, rank, order) for node in row}
+            row.sort(key=centres.__getitem__)
             for i, node in enumerate(row):
                 order[node] = i
 
