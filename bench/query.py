@@ -1,10 +1,13 @@
-"""Query benchmark: 1,000,000 stored segments, then BatchGetTraces and GetTraceSummaries over HTTP.
+"""Query benchmark: 1,000,000 stored segments, then BatchGetTraces, GetTraceSummaries,
+GetServiceGraph and GetTimeSeriesServiceStatistics over HTTP.
 
-    python bench/query.py [--segments 1000000]
+    python bench/query.py [--segments 1000000] [--only graph]
 
 Data: the last hour, traces of 1 root segment plus 3 child segments (4 documents),
 each root annotated customer=c<0..999>.  Loaded straight into the DuckDB file
-(ingest speed is bench/ingest.py's job), then a real server is started on it.
+(ingest speed is bench/ingest.py's job), the service-graph rollup then catches
+up on all of it (timed: that is the rollup's throughput), then a real server
+is started on it.
 """
 
 from __future__ import annotations
@@ -54,6 +57,18 @@ def load(path: str, segments: int, now: float) -> list[str]:
     return trace_ids
 
 
+def rollup(path: str) -> int:
+    """Run the service-graph rollup over everything stored, as the server's background thread would."""
+    from fluoro.query.rollup import GraphRollup
+    from fluoro.store import open_store
+
+    store = open_store(path)
+    try:
+        return GraphRollup(store, batch_traces=5000).run_once()
+    finally:
+        store.close()
+
+
 def timed(fn: object, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -72,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--segments", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--only", choices=["graph"], help="run only the service-graph queries")
     args = parser.parse_args()
     import httpx
 
@@ -84,6 +100,11 @@ def main() -> None:
     size, used = db_usage(db)
     print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
           f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
+    t = time.perf_counter()
+    rolled = rollup(db)
+    elapsed = time.perf_counter() - t
+    print(f"service-graph rollup: {rolled} traces ({args.segments} segments) in {elapsed:.1f}s, "
+          f"{args.segments / elapsed:.0f} segments/s")  # fmt: skip
     port = free_port()
     proc = spawn(port, db)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
@@ -110,14 +131,28 @@ def main() -> None:
     def summaries_flags() -> None:
         post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1, "FilterExpression": "fault AND responsetime > 0.1"})
 
-    for fn in (batch_get, summaries_annotation):  # warm caches
-        timed(fn, 3)
-    results = {
-        "BatchGetTraces(5)": summary(timed(batch_get, args.runs)),
-        "GetTraceSummaries 1h annotation filter": summary(timed(summaries_annotation, args.runs)),
-        "GetTraceSummaries 1h fault+responsetime": summary(timed(summaries_flags, max(5, args.runs // 5))),
-        "GetTraceSummaries 1h no filter": summary(timed(summaries_plain, max(5, args.runs // 5))),
-    }
+    def service_graph() -> None:
+        out = post("/ServiceGraph", {"StartTime": now - 3600, "EndTime": now + 1})
+        assert sum(s.get("SummaryStatistics", {}).get("TotalCount", 0) for s in out["Services"]) >= args.segments
+
+    def time_series() -> None:
+        out = post("/TimeSeriesServiceStatistics", {"StartTime": now - 3600, "EndTime": now + 1, "Period": 60,
+                                                    "EntitySelectorExpression": 'service("checkout")'})  # fmt: skip
+        assert len(out["TimeSeriesServiceStatistics"]) >= 60
+
+    results = {}
+    if args.only != "graph":
+        for fn in (batch_get, summaries_annotation):  # warm caches
+            timed(fn, 3)
+        results.update({
+            "BatchGetTraces(5)": summary(timed(batch_get, args.runs)),
+            "GetTraceSummaries 1h annotation filter": summary(timed(summaries_annotation, args.runs)),
+            "GetTraceSummaries 1h fault+responsetime": summary(timed(summaries_flags, max(5, args.runs // 5))),
+            "GetTraceSummaries 1h no filter": summary(timed(summaries_plain, max(5, args.runs // 5))),
+        })  # fmt: skip
+    timed(service_graph, 3)
+    results["GetServiceGraph 1h"] = summary(timed(service_graph, args.runs))
+    results["GetTimeSeriesServiceStatistics 1h, 60 s, one service"] = summary(timed(time_series, args.runs))
     for name, r in results.items():
         print(f"{name}: median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms")
     print(f"server RSS after queries: {rss_mb(proc.pid):.0f} MB")

@@ -24,6 +24,8 @@ import uvicorn
 from fluoro.api import ApiContext, build_app
 from fluoro.daemon import IngestMetrics, Pipeline, PipelineConfig, UDPReceiver
 from fluoro.daemon.udp_process import UDPProcessReceiver
+from fluoro.query.graph_service import GraphQueries
+from fluoro.query.rollup import GraphRollup
 from fluoro.query.service import QueryService
 from fluoro.store import open_store
 from fluoro.store.api import Store
@@ -43,6 +45,8 @@ class ServerConfig:
     log_level: str = "info"
     # Parse UDP in a child process (the CLI default); in-thread suits tests and embedding.
     udp_process: bool = False
+    # Seconds between service-graph rollup cycles (how far GetServiceGraph lags ingestion).
+    graph_interval: float = 2.0
 
 
 class _Uvicorn(uvicorn.Server):
@@ -108,6 +112,7 @@ class FluoroServer:
         self.pipeline: Pipeline | None = None
         self.udp: UDPReceiver | UDPProcessReceiver | None = None
         self.tcp: socket.socket | None = None
+        self.rollup: GraphRollup | None = None
         self.port: int = config.port
         self._uvicorn: _Uvicorn | None = None
         self.started = threading.Event()
@@ -161,9 +166,10 @@ class FluoroServer:
                 _yield_to_receiver()
             self.pipeline.start()
             self.udp.start()
-            ctx = ApiContext(
-                self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store()
-            )
+            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval)
+            self.rollup.start()
+            ctx = ApiContext(self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics,
+                             self.store.config_store(), graphs=GraphQueries(self.store))  # fmt: skip
             app = build_app(ctx)
             uv_config = uvicorn.Config(app, log_level=cfg.log_level, access_log=False, lifespan="off")
             self._uvicorn = _Uvicorn(uv_config)
@@ -180,6 +186,8 @@ class FluoroServer:
             self.udp.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
+        if self.rollup is not None:
+            self.rollup.stop()
         if self.store is not None:
             self.store.close()
         log.info("fluoro server stopped: %d documents stored", self.metrics.stored)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fluoro.api import account, groups, sampling, tags, traces
+from fluoro.api import account, graph, groups, sampling, tags, traces
 from fluoro.api.context import ApiContext, Handler
 from fluoro.api.errors import (
     ApiError,
@@ -32,7 +32,7 @@ from fluoro.console import console_routes
 log = logging.getLogger("fluoro.api")
 
 HANDLERS: dict[str, Handler] = {
-    **traces.HANDLERS, **account.HANDLERS, **sampling.HANDLERS, **groups.HANDLERS, **tags.HANDLERS
+    **traces.HANDLERS, **account.HANDLERS, **graph.HANDLERS, **sampling.HANDLERS, **groups.HANDLERS, **tags.HANDLERS
 }
 
 

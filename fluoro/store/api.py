@@ -18,6 +18,18 @@ Semantics, not mechanics:
   leases.  Several servers may share one backend, so every check-then-write
   (name taken, rule limit, tag limit, quota left) is one atomic operation of
   the store, never a read in one call and a write in the next.
+- ``GraphStore`` keeps the service-graph rollup (``fluoro.query.rollup``):
+  per-minute statistics per node/edge key, maintained by replacing whole
+  traces' contributions, so a trace that arrives piecewise is recounted,
+  never double counted.  ``graph_changes(cursor)`` names the traces that
+  received documents in writes after ``cursor`` (an opaque, monotonically
+  increasing write position the backend chooses, e.g. DuckDB's chunk id or a
+  ClickHouse insert sequence) and returns the new cursor.
+  ``graph_replace`` atomically swaps the given traces' rows for new ones and
+  stores the cursor; calling it twice with the same input is harmless.
+  ``graph_rows`` sums rows per key (and per ``period`` bucket) over the
+  minutes that overlap ``[start, end)``.  A ClickHouse backend can keep the
+  sums in a SummingMergeTree (old contributions inserted negated).
 """
 
 from __future__ import annotations
@@ -130,6 +142,29 @@ class TracePage:
     more: bool
 
 
+@dataclass
+class GraphRow:
+    """One node's or edge's statistics over one minute (or a coarser bucket when read).
+
+    ``key`` is opaque to the store (``fluoro.query.graph`` encodes it);
+    ``histogram`` maps a response time in milliseconds to a count;
+    ``first``/``last`` are the earliest start and latest end seen.
+    """
+
+    bucket: int
+    key: str
+    ok: int
+    error: int
+    throttle: int
+    fault: int
+    total: int
+    response_time: float
+    samples: int
+    first: float
+    last: float
+    histogram: dict[int, int]
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """Filter node kinds the reader evaluates; the zero value evaluates none."""
@@ -149,7 +184,17 @@ class TraceReader(Protocol):
     def find_traces(self, query: TraceQuery) -> TracePage: ...
 
 
-class Store(TraceWriter, TraceReader, Protocol):
+class GraphStore(Protocol):
+    def graph_cursor(self) -> int: ...
+
+    def graph_changes(self, cursor: int) -> tuple[list[str], int]: ...
+
+    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None: ...
+
+    def graph_rows(self, start: float, end: float, period: int | None = None) -> list[GraphRow]: ...
+
+
+class Store(TraceWriter, TraceReader, GraphStore, Protocol):
     """A backend: one writer thread calls ``write``; readers may be concurrent."""
 
     def delete_before(self, received_before: float) -> int: ...

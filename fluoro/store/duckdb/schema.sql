@@ -56,3 +56,48 @@ CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,
     value VARCHAR
 );
+
+-- Service-graph rollup (fluoro.query.rollup).  graph_minutes/graph_histogram
+-- hold per-minute sums per node/edge key; graph_traces holds each trace's own
+-- contribution, so a trace that changes is subtracted and added again.
+CREATE TABLE IF NOT EXISTS graph_minutes (
+    bucket        BIGINT NOT NULL,
+    key           VARCHAR NOT NULL,
+    ok            BIGINT NOT NULL,
+    error         BIGINT NOT NULL,
+    throttle      BIGINT NOT NULL,
+    fault         BIGINT NOT NULL,
+    total         BIGINT NOT NULL,
+    response_time DOUBLE NOT NULL,
+    samples       BIGINT NOT NULL,
+    first         DOUBLE NOT NULL,  -- least start ever added (not lowered back on subtraction)
+    last          DOUBLE NOT NULL,
+    PRIMARY KEY (bucket, key)
+);
+
+CREATE TABLE IF NOT EXISTS graph_histogram (
+    bucket BIGINT NOT NULL,
+    key    VARCHAR NOT NULL,
+    ms     INTEGER NOT NULL,
+    n      BIGINT NOT NULL,
+    PRIMARY KEY (bucket, key, ms)
+);
+
+CREATE TABLE IF NOT EXISTS graph_traces (
+    trace_key     BIGINT NOT NULL,
+    trace_time    BIGINT NOT NULL,
+    trace_id      VARCHAR NOT NULL,
+    bucket        BIGINT NOT NULL,
+    key           VARCHAR NOT NULL,
+    ok            BIGINT NOT NULL,
+    error         BIGINT NOT NULL,
+    throttle      BIGINT NOT NULL,
+    fault         BIGINT NOT NULL,
+    total         BIGINT NOT NULL,
+    response_time DOUBLE NOT NULL,
+    samples       BIGINT NOT NULL,
+    first         DOUBLE NOT NULL,
+    last          DOUBLE NOT NULL,
+    hist_ms       INTEGER[] NOT NULL,
+    hist_n        BIGINT[] NOT NULL
+);

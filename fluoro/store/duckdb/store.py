@@ -6,12 +6,13 @@ import logging
 import os
 import threading
 from importlib import resources
-from typing import Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 
-from fluoro.store.api import Capabilities, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb import graph
 from fluoro.store.duckdb.config import DuckDBConfig
 from fluoro.store.duckdb.config_store import DuckDBConfigStore
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
@@ -19,6 +20,7 @@ from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "1"
+T = TypeVar("T")
 log = logging.getLogger("fluoro.store")
 
 
@@ -45,12 +47,15 @@ class DuckDBStore:
         self._writer = ChunkWriter(self._db, config.chunk_docs)
         self._config_store = DuckDBConfigStore(self._db)
         self._write_lock = threading.Lock()
+        self._graph_lock = threading.Lock()  # the rollup's writes, beside the segment writer
         self._closed = False
         self._dirty = False
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if config.path != ":memory:" and config.checkpoint_every > 0:
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="fluoro-checkpoint", daemon=True)
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="fluoro-checkpoint", daemon=True
+            )
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
@@ -92,7 +97,31 @@ class DuckDBStore:
         finally:
             cur.close()
 
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(cursor, *args)`` on a cursor of its own (concurrent with the writer)."""
+        cur = self._db.cursor()
+        try:
+            return fn(cur, *args)
+        finally:
+            cur.close()
+
+    def graph_cursor(self) -> int:
+        return self._read(graph.cursor)
+
+    def graph_changes(self, cursor: int) -> tuple[list[str], int]:
+        return self._read(graph.changes, cursor)
+
+    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
+        with self._graph_lock:
+            self._read(graph.replace, rows, cursor)
+        self._dirty = True
+
+    def graph_rows(self, start: float, end: float, period: int | None = None) -> list[GraphRow]:
+        return self._read(graph.read_rows, start, end, period)
+
     def delete_before(self, received_before: float) -> int:
+        with self._graph_lock:
+            self._read(graph.delete_before, received_before)
         with self._write_lock:
             row = self._db.execute(
                 "SELECT count(*) FROM segments WHERE received < ?", [received_before]

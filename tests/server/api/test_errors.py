@@ -15,9 +15,9 @@ from fluoro.server import FluoroServer
 
 def test_unimplemented_operation_names_itself(xray: Any) -> None:
     with pytest.raises(ClientError) as exc:
-        xray.get_service_graph(StartTime=0, EndTime=1)
+        xray.get_trace_segment_destination()
     error = exc.value.response["Error"]
-    assert error["Code"] == "NotImplementedException" and "GetServiceGraph" in error["Message"]
+    assert error["Code"] == "NotImplementedException" and "GetTraceSegmentDestination" in error["Message"]
 
 
 @pytest.mark.parametrize("path", sorted(OPERATIONS))

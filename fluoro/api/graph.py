@@ -1,0 +1,59 @@
+"""GetServiceGraph, GetTraceGraph, GetTimeSeriesServiceStatistics."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from fluoro.api.context import ApiContext, Handler
+from fluoro.api.errors import InvalidRequest, NotImplementedOp
+from fluoro.query.graph_service import GraphQueries
+from fluoro.query.service import InvalidQuery
+
+
+def _graphs(ctx: ApiContext) -> GraphQueries:
+    if ctx.graphs is None:
+        raise NotImplementedOp("This server runs without a service-graph store")
+    return ctx.graphs
+
+
+def _group(ctx: ApiContext, body: dict[str, Any]) -> str | None:
+    """Resolve GroupName/GroupARN (botocore limits: 1..32 and 1..400 characters) to a filter."""
+    name, arn = body.get("GroupName"), body.get("GroupARN")
+    for key, value, limit in (("GroupName", name, 32), ("GroupARN", arn, 400)):
+        if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= limit):
+            raise InvalidRequest(f"{key} must be a string of 1 to {limit} characters")
+    if name is not None and arn is not None:
+        filters = {ctx.group_filter(name), ctx.group_filter(arn)}
+        if len(filters) > 1:
+            raise InvalidRequest("GroupName and GroupARN name different groups")
+    return ctx.group_filter(name if name is not None else arn)
+
+
+async def _call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    try:
+        return await run_in_threadpool(fn, *args)
+    except InvalidQuery as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+async def get_service_graph(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
+    graphs = _graphs(ctx)
+    return await _call(graphs.get_service_graph, body, _group(ctx, body))
+
+
+async def get_trace_graph(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
+    return await _call(_graphs(ctx).get_trace_graph, body)
+
+
+async def get_time_series_service_statistics(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
+    graphs = _graphs(ctx)
+    return await _call(graphs.get_time_series_service_statistics, body, _group(ctx, body))
+
+
+HANDLERS: dict[str, Handler] = {
+    "GetServiceGraph": get_service_graph,
+    "GetTraceGraph": get_trace_graph,
+    "GetTimeSeriesServiceStatistics": get_time_series_service_statistics,
+}

@@ -1,0 +1,180 @@
+"""GetServiceGraph, GetTraceGraph and GetTimeSeriesServiceStatistics over a store.
+
+Unfiltered graphs and statistics read the per-minute rollup
+(``fluoro.query.rollup``), so their cost follows the number of nodes, edges
+and minutes, not the number of segments.  A group's filter restricts the
+traces, and the rollup cannot know which traces a filter keeps, so filtered
+requests assemble the matching traces instead (at most ``max_traces``).
+Rollup windows are whole minutes: a request covers every minute that
+overlaps ``[StartTime, EndTime)``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Protocol
+
+import msgspec
+
+from fluoro.query.assemble import assemble
+from fluoro.query.filters import FilterError, parse
+from fluoro.query.filters.ast import walk
+from fluoro.query.graph import GraphBuilder, Stats, rows_for
+from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
+from fluoro.query.selector import Selector, SelectorError, parse_selector
+from fluoro.query.service import InvalidQuery, _number, _valid_trace_id
+from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceQuery, TraceReader
+
+MAX_TRACE_GRAPH_IDS = 5
+PERIODS = (60, 300)
+
+
+class GraphReader(GraphStore, TraceReader, Protocol):
+    pass
+
+
+def _window(body: dict[str, Any]) -> tuple[float, float]:
+    start, end = _number(body, "StartTime"), _number(body, "EndTime")
+    if end < start:
+        raise InvalidQuery("EndTime must not be before StartTime")
+    if body.get("NextToken"):
+        raise InvalidQuery("NextToken is not supported: this server returns every result in one page")
+    return start, end
+
+
+class GraphQueries:
+    def __init__(self, store: GraphReader, max_traces: int = 10_000) -> None:
+        self.store = store
+        self.max_traces = max_traces
+
+    # ---- the trace path (GetTraceGraph, group filters)
+    def _graphs(self, docs: Iterable[StoredDocument]) -> list[tuple[str, TraceGraph]]:
+        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
+        for stored in docs:
+            by_trace[stored.trace_id].append(stored)
+        return [(tid, trace_graph(assemble(tid, found).segments)) for tid, found in by_trace.items()]
+
+    def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
+        try:
+            node = parse(text)
+        except FilterError as exc:
+            raise InvalidQuery(f"The group's filter expression is invalid: {exc}") from None
+        supported = self.store.capabilities().filter_nodes
+        if node is not None:
+            for item in walk(node):
+                if item.kind not in supported:
+                    raise InvalidQuery(
+                        f"The group's filter expression uses {item.kind}, which is not supported"
+                    )
+        ids: list[str] = []
+        after = None
+        while len(ids) < self.max_traces:
+            query = TraceQuery(
+                start, end, filter=node, limit=min(1000, self.max_traces - len(ids)), after=after
+            )
+            try:
+                page = self.store.find_traces(query)
+            except FilterUnsupported as exc:
+                raise InvalidQuery(
+                    f"The group's filter expression uses {exc}, which is not supported"
+                ) from None
+            ids.extend(h.trace_id for h in page.hits)
+            if not page.more or not page.hits:
+                break
+            after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
+        sums: dict[tuple[int, str], Stats] = {}
+        for i in range(0, len(ids), 500):
+            for _, graph in self._graphs(self.store.documents(ids[i : i + 500])):
+                for row in rows_for(graph):
+                    if not (row.bucket < end and row.bucket + 60 > start):
+                        continue
+                    bucket = (row.bucket // period) * period if period else int(start // 60) * 60
+                    sums.setdefault((bucket, row.key), Stats()).merge(row)
+        return [
+            GraphRow(b, k, s.ok, s.error, s.throttle, s.fault, s.total, s.response_time, s.samples, s.first, s.last,
+                     dict(s.histogram))
+            for (b, k), s in sums.items()
+        ]  # fmt: skip
+
+    def _rows(self, start: float, end: float, group_filter: str | None, period: int | None) -> list[GraphRow]:
+        if group_filter:
+            return self._filtered_rows(start, end, group_filter, period)
+        return self.store.graph_rows(start, end, period)
+
+    # ---- operations
+    def get_service_graph(self, body: dict[str, Any], group_filter: str | None = None) -> dict[str, Any]:
+        start, end = _window(body)
+        builder = GraphBuilder()
+        for row in self._rows(start, end, group_filter, None):
+            builder.add_row(row)
+        return {
+            "StartTime": start,
+            "EndTime": end,
+            "Services": builder.services(),
+            "ContainsOldGroupVersions": False,
+        }
+
+    def get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        ids = body.get("TraceIds")
+        if body.get("NextToken"):
+            raise InvalidQuery("NextToken is not supported: this server returns every result in one page")
+        if not isinstance(ids, list) or not ids:
+            raise InvalidQuery("TraceIds is required and must be a non-empty list of trace ids")
+        if len(ids) > MAX_TRACE_GRAPH_IDS:
+            raise InvalidQuery(f"Exceeding maximum query size: {MAX_TRACE_GRAPH_IDS}")
+        for trace_id in ids:
+            if not _valid_trace_id(trace_id):
+                raise InvalidQuery(f"Invalid trace id {trace_id}: incorrect id format")
+        builder = GraphBuilder()
+        for _, graph in self._graphs(self.store.documents(sorted(set(ids)))):
+            builder.add_trace(graph)
+        return {"Services": builder.services()}
+
+    def get_time_series_service_statistics(
+        self, body: dict[str, Any], group_filter: str | None = None
+    ) -> dict[str, Any]:
+        start, end = _window(body)
+        period = body.get("Period", 60)
+        if period is None:
+            period = 60
+        if isinstance(period, bool) or not isinstance(period, int) or period not in PERIODS:
+            raise InvalidQuery("Time period must be one of [60, 300]")
+        text = body.get("EntitySelectorExpression")
+        selector: Selector | None = None
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidQuery("EntitySelectorExpression must be a non-empty string")
+            try:
+                selector = parse_selector(text)
+            except SelectorError as exc:
+                raise InvalidQuery(f"Invalid EntitySelectorExpression: {exc}") from None
+        edge_mode = selector is None or selector.is_edge
+        buckets: dict[int, Stats] = {}
+        for row in self._rows(start, end, group_filter, period):
+            if _selected(row.key, selector):
+                buckets.setdefault(row.bucket, Stats()).merge(row)
+        out = []
+        for bucket in sorted(buckets):
+            stats = buckets[bucket]
+            if stats.samples == 0:
+                continue
+            summary = stats.summary()
+            entry: dict[str, Any] = {"Timestamp": float(bucket)}
+            if edge_mode:
+                entry["EdgeSummaryStatistics"] = summary
+            else:
+                entry["ServiceSummaryStatistics"] = summary
+            entry["ResponseTimeHistogram"] = stats.histogram_entries()
+            out.append(entry)
+        return {"TimeSeriesServiceStatistics": out, "ContainsOldGroupVersions": False}
+
+
+def _selected(key: str, selector: Selector | None) -> bool:
+    raw = msgspec.json.decode(key)
+    if selector is None:  # no selector: the edges out of client nodes (botocore's documentation)
+        return raw[0] == "e" and raw[1][1] == CLIENT
+    if selector.source is not None:
+        if raw[0] != "e" or raw[3] is not None:
+            return False
+        return selector.source.matches(NodeKey(*raw[1])) and selector.target.matches(NodeKey(*raw[2]))
+    return raw[0] == "n" and raw[2] != CLIENT and selector.target.matches(NodeKey(raw[1], raw[2], raw[3]))

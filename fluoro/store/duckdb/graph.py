@@ -1,0 +1,146 @@
+"""The service-graph rollup in DuckDB: ``GraphStore`` over three tables (see schema.sql).
+
+The cursor is the highest document chunk id seen: chunk ids only grow and
+are assigned by the single writer in commit order, so "documents in chunks
+after the cursor" is exactly what was written since the last rollup.
+Replacing a trace subtracts its stored contribution and adds the new one
+with upserts, in one transaction with the cursor.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from fluoro.store.api import GraphRow, trace_key
+
+_COUNTS = ("ok", "error", "throttle", "fault", "total", "response_time", "samples")
+_GRAPH_TRACES = pa.schema([
+    ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("trace_id", pa.string()), ("bucket", pa.int64()),
+    ("key", pa.string()), ("ok", pa.int64()), ("error", pa.int64()), ("throttle", pa.int64()), ("fault", pa.int64()),
+    ("total", pa.int64()), ("response_time", pa.float64()), ("samples", pa.int64()), ("first", pa.float64()),
+    ("last", pa.float64()), ("hist_ms", pa.list_(pa.int32())), ("hist_n", pa.list_(pa.int64())),
+])  # fmt: skip
+_CURSOR_KEY = "graph_cursor"
+
+
+def cursor(conn: duckdb.DuckDBPyConnection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", [_CURSOR_KEY]).fetchone()
+    return int(row[0]) if row else -1
+
+
+def changes(conn: duckdb.DuckDBPyConnection, after: int) -> tuple[list[str], int]:
+    rows = conn.execute(
+        "SELECT trace_id, max(chunk) FROM segments WHERE chunk > ? GROUP BY trace_id", [after]
+    ).fetchall()
+    if not rows:
+        return [], after
+    return [str(r[0]) for r in rows], max(int(r[1]) for r in rows)
+
+
+def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:
+    cols: dict[str, list[Any]] = {f.name: [] for f in _GRAPH_TRACES}
+    for trace_id, trace_rows in rows.items():
+        key, time = trace_key(trace_id), int(trace_id[2:10], 16)
+        for r in trace_rows:
+            cols["trace_key"].append(key)
+            cols["trace_time"].append(time)
+            cols["trace_id"].append(trace_id)
+            cols["bucket"].append(r.bucket)
+            cols["key"].append(r.key)
+            for name in _COUNTS:
+                cols[name].append(getattr(r, name))
+            cols["first"].append(r.first)
+            cols["last"].append(r.last)
+            hist = sorted(r.histogram.items())
+            cols["hist_ms"].append([ms for ms, _ in hist])
+            cols["hist_n"].append([n for _, n in hist])
+    return pa.table([pa.array(cols[f.name], f.type) for f in _GRAPH_TRACES], schema=_GRAPH_TRACES)
+
+
+def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], new_cursor: int) -> None:
+    """Swap the contributions of ``rows``' traces; one transaction with the cursor."""
+    ids = sorted(rows)
+    times = [int(t[2:10], 16) for t in ids]
+    old = (
+        "FROM graph_traces WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+        " AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
+    )
+    old_params: list[Any] = (
+        [min(times), max(times), [trace_key(t) for t in ids], ids] if ids else [0, -1, [], []]
+    )
+    sums = ", ".join(f"sum({c})" for c in _COUNTS)
+    negated = ", ".join(f"-{c}" for c in _COUNTS)
+    plain = ", ".join(_COUNTS)
+    updates = ", ".join(f"{c} = graph_minutes.{c} + excluded.{c}" for c in _COUNTS)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.register("_graph_new", _table(rows))
+        conn.execute(
+            f"INSERT INTO graph_minutes SELECT bucket, key, {sums}, min(first), max(last) FROM ("
+            f" SELECT bucket, key, {plain}, first, last FROM _graph_new UNION ALL"
+            f" SELECT bucket, key, {negated}, 'inf'::DOUBLE, '-inf'::DOUBLE {old})"
+            " GROUP BY bucket, key"
+            f" ON CONFLICT (bucket, key) DO UPDATE SET {updates},"
+            " first = least(graph_minutes.first, excluded.first), last = greatest(graph_minutes.last, excluded.last)",
+            old_params,
+        )
+        conn.execute(
+            "INSERT INTO graph_histogram SELECT bucket, key, ms, sum(n) FROM ("
+            " SELECT bucket, key, unnest(hist_ms) AS ms, unnest(hist_n) AS n FROM _graph_new UNION ALL"
+            f" SELECT bucket, key, unnest(hist_ms) AS ms, -unnest(hist_n) AS n {old})"
+            " GROUP BY bucket, key, ms HAVING sum(n) <> 0"
+            " ON CONFLICT (bucket, key, ms) DO UPDATE SET n = graph_histogram.n + excluded.n",
+            old_params,
+        )
+        conn.execute(f"DELETE {old}", old_params)
+        conn.execute("INSERT INTO graph_traces SELECT * FROM _graph_new")
+        conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [_CURSOR_KEY, str(new_cursor)],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.unregister("_graph_new")
+
+
+def read_rows(
+    conn: duckdb.DuckDBPyConnection, start: float, end: float, period: int | None
+) -> list[GraphRow]:
+    """Rows of the minutes overlapping ``[start, end)``, summed per key and ``period`` bucket."""
+    lo = math.floor(start / 60) * 60
+    bucket = f"(bucket // {int(period)}) * {int(period)}" if period else str(lo)
+    window = "bucket >= ? AND bucket < ?"
+    params = [lo, end]
+    sums = ", ".join(f"sum({c})" for c in _COUNTS)
+    out: dict[tuple[int, str], GraphRow] = {}
+    for r in conn.execute(
+        f"SELECT {bucket} AS b, key, {sums}, min(first), max(last) FROM graph_minutes WHERE {window}"
+        " GROUP BY b, key HAVING sum(samples) > 0",
+        params,
+    ).fetchall():
+        out[(int(r[0]), str(r[1]))] = GraphRow(
+            int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), float(r[7]), int(r[8]),
+            float(r[9]), float(r[10]), {},
+        )  # fmt: skip
+    for b, key, ms, n in conn.execute(
+        f"SELECT {bucket} AS b, key, ms, sum(n) FROM graph_histogram WHERE {window}"
+        " GROUP BY b, key, ms HAVING sum(n) > 0",
+        params,
+    ).fetchall():
+        row = out.get((int(b), str(key)))
+        if row is not None:
+            row.histogram[int(ms)] = int(n)
+    return list(out.values())
+
+
+def delete_before(conn: duckdb.DuckDBPyConnection, before: float) -> None:
+    conn.execute("DELETE FROM graph_minutes WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
+    conn.execute("DELETE FROM graph_histogram WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
+    conn.execute("DELETE FROM graph_traces WHERE trace_time < ?", [math.floor(before) - 3600])

@@ -1,0 +1,266 @@
+"""Graph statistics against the published GetServiceGraph outputs, and the rollup against the trace path."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from typing import Any, Iterable
+
+import pytest
+
+from fluoro.ingest import ingest
+from fluoro.query.assemble import assemble
+from fluoro.query.graph import GraphBuilder, bucket_ms
+from fluoro.query.graph_service import GraphQueries
+from fluoro.query.nodes import trace_graph
+from fluoro.query.rollup import GraphRollup
+from fluoro.store import open_store
+from fluoro.store.api import SegmentBatch, StoredDocument
+from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb import DuckDBStore
+
+from ..graph_docs import lambda_trace
+from ..helpers import load_fixture
+
+T0 = 1528317567.0
+
+
+def normalize(services: list[dict[str, Any]], times: bool = False) -> dict[tuple[str, str | None], Any]:
+    """Services keyed by (Name, Type), edges by their target's (Name, Type), histograms as counters."""
+    names = {s["ReferenceId"]: (s["Name"], s.get("Type")) for s in services}
+
+    def hist(entries: list[dict[str, Any]]) -> Counter[float]:
+        out: Counter[float] = Counter()
+        for e in entries:
+            out[round(e["Value"], 3)] += e["Count"]
+        return out
+
+    def stats(s: dict[str, Any]) -> dict[str, Any]:
+        return {**s, "TotalResponseTime": round(s["TotalResponseTime"], 6)}
+
+    out = {}
+    for s in services:
+        node = {
+            k: v for k, v in s.items() if k not in ("ReferenceId", "Edges") and (times or "Time" not in k)
+        }
+        for key in ("DurationHistogram", "ResponseTimeHistogram"):
+            if key in node:
+                node[key] = hist(node[key])
+        if "SummaryStatistics" in node:
+            node["SummaryStatistics"] = stats(node["SummaryStatistics"])
+        edges = {}
+        for e in s["Edges"]:
+            edge = {k: v for k, v in e.items() if k != "ReferenceId" and (times or "Time" not in k)}
+            edge["SummaryStatistics"] = stats(edge["SummaryStatistics"])
+            for key in ("ResponseTimeHistogram", "ReceivedEventAgeHistogram"):
+                if key in edge:
+                    edge[key] = hist(edge[key])
+            edges[(names[e["ReferenceId"]], e.get("EdgeType"))] = edge
+        node["Edges"] = edges
+        out[(s["Name"], s.get("Type"))] = node
+    return out
+
+
+def _id(rng: random.Random) -> str:
+    return f"{rng.getrandbits(64):016x}"
+
+
+def devguide_traces() -> list[list[dict[str, Any]]]:
+    """Four requests shaped after the published devguide graph (durations, one 4xx, two DynamoDB and SNS calls)."""
+    rng = random.Random(7)
+    table = "awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA"
+    topic = "arn:aws:sns:us-west-2:123456789012:awseb-e-dixzws4s9p-stack-NotificationTopic-1"
+    plans = [
+        (0.005, 404, None),
+        (0.015, 200, None),
+        (0.157, 200, (0.076, 0.049)),
+        (0.096, 200, (0.044, 0.076)),
+    ]
+    traces = []
+    for i, (duration, status, calls) in enumerate(plans):
+        start = T0 + 5 * i + 0.25
+        tid = f"1-{int(start):08x}-{rng.getrandbits(96):024x}"
+        doc: dict[str, Any] = {
+            "id": _id(rng), "trace_id": tid, "name": "xray-sample.elasticbeanstalk.com",
+            "origin": "AWS::EC2::Instance", "start_time": start, "end_time": start + duration,
+            "http": {"request": {"method": "POST", "url": "http://xray-sample.elasticbeanstalk.com/signup"},
+                     "response": {"status": status}},
+            "error": status == 404,
+        }  # fmt: skip
+        if calls:
+            ddb, sns = calls
+            doc["subsegments"] = [
+                {"id": _id(rng), "name": "DynamoDB", "namespace": "aws", "start_time": start + 0.001,
+                 "end_time": start + 0.001 + ddb, "aws": {"operation": "PutItem", "table_name": table},
+                 "http": {"response": {"status": 200}}},
+                {"id": _id(rng), "name": "SNS", "namespace": "aws", "start_time": start + 0.002,
+                 "end_time": start + 0.002 + sns, "aws": {"operation": "Publish", "topic_arn": topic},
+                 "http": {"response": {"status": 200}}},
+            ]  # fmt: skip
+        traces.append([doc])
+    return traces
+
+
+def stored(docs: Iterable[dict[str, Any]], received: float = 1.0) -> list[StoredDocument]:
+    return [StoredDocument(d["trace_id"], d["id"], d.get("in_progress") is True, received, json.dumps(d).encode())
+            for d in docs]  # fmt: skip
+
+
+def from_traces(traces: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    builder = GraphBuilder()
+    for docs in traces:
+        builder.add_trace(trace_graph(assemble(docs[0]["trace_id"], stored(docs)).segments))
+    return builder.services()
+
+
+def write(store: DuckDBStore, docs: Iterable[dict[str, Any]], received: float = T0) -> None:
+    batch = SegmentBatch()
+    for doc in docs:
+        ingest(batch, json.dumps(doc).encode(), received)
+    store.write(ArrowBatch.from_batch(batch))
+
+
+def test_devguide_service_graph_from_traces_matches_published_output() -> None:
+    published = load_fixture("service-graph", "devguide-client-ec2-dynamodb-sns.json")["Services"]
+    ours = from_traces(devguide_traces())
+    assert normalize(ours) == normalize(published)
+    assert [sorted(s) for s in sorted(ours, key=lambda s: s["Name"] + s["Type"])] == [
+        sorted(s) for s in sorted(published, key=lambda s: s["Name"] + s["Type"])
+    ]
+    for service in ours:
+        assert (
+            service["StartTime"] == int(service["StartTime"]) and service["EndTime"] >= service["StartTime"]
+        )
+
+
+def test_devguide_service_graph_through_the_rollup_matches_published_output() -> None:
+    published = load_fixture("service-graph", "devguide-client-ec2-dynamodb-sns.json")["Services"]
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for docs in devguide_traces():
+        write(store, docs)
+    GraphRollup(store).run_once()
+    out = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 60})
+    assert normalize(out["Services"]) == normalize(published)
+    assert out["ContainsOldGroupVersions"] is False
+
+
+def test_awscli_scorekeep_edge_statistics() -> None:
+    published = load_fixture("service-graph", "awscli-scorekeep-partial.json")
+    (edge,) = published["Services"][0]["Edges"]
+    rng = random.Random(3)
+    traces = []
+    values = [e["Value"] for e in edge["ResponseTimeHistogram"] for _ in range(e["Count"])]
+    for i, value in enumerate(values):
+        start = 1568835392.0 + 3 * i + 0.1
+        tid = f"1-{int(start):08x}-{rng.getrandbits(96):024x}"
+        traces.append([{
+            "id": _id(rng), "trace_id": tid, "name": "Scorekeep", "origin": "AWS::ElasticBeanstalk::Environment",
+            "start_time": start, "end_time": start + 0.05, "http": {"response": {"status": 200}},
+            "subsegments": [{"id": _id(rng), "name": "DynamoDB", "namespace": "aws", "start_time": start + 0.01,
+                             "end_time": start + 0.01 + value, "aws": {"table_name": "scorekeep-state"},
+                             "http": {"response": {"status": 200}}}],
+        }])  # fmt: skip
+    ours = normalize(from_traces(traces))
+    root = ours[("Scorekeep", "AWS::ElasticBeanstalk::Environment")]
+    assert root["Root"] is True and root["State"] == "active"
+    (ours_edge,) = root["Edges"].values()
+    expected = normalize([{**published["Services"][0], "Edges": [{**edge, "ReferenceId": 0}]}])
+    (published_edge,) = expected[("Scorekeep", "AWS::ElasticBeanstalk::Environment")]["Edges"].values()
+    assert ours_edge == published_edge
+
+
+def test_histogram_buckets() -> None:
+    assert [bucket_ms(v) for v in (0.0004, 0.005, 0.157, 0.9994, 1.2345, 12.345, 123.45)] == [
+        0, 5, 157, 999, 1230, 12300, 123000]  # fmt: skip
+
+
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rollup_of_piecewise_out_of_order_traces_equals_the_trace_path(seed: int) -> None:
+    rng = random.Random(seed)
+    traces = [lambda_trace(rng, T0 + rng.random() * 170, rng.choice([200, 200, 200, 404, 429, 502]))
+              for _ in range(40)]  # fmt: skip
+    pieces = [(doc, rng.random()) for docs in traces for doc in docs]
+    rng.shuffle(pieces)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    rollup = GraphRollup(store, batch_traces=7)
+    step = max(1, len(pieces) // 9)
+    for i in range(0, len(pieces), step):  # arrivals spread over many rollup cycles
+        write(store, [doc for doc, _ in pieces[i : i + step]])
+        if rng.random() < 0.7:
+            rollup.run_once()
+    rollup.run_once()
+    assert rollup.run_once() == 0  # nothing new: nothing recomputed
+    complete = [[d for d in docs if not d.get("in_progress")] for docs in traces]
+    expected = normalize(from_traces(complete))
+    got = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 180})["Services"]
+    assert normalize(got) == expected
+    nodes = {key for key in expected}
+    assert ("orders", "AWS::DynamoDB::Table") in nodes and ("receipts", "AWS::S3::Bucket") in nodes
+    assert (
+        sum(
+            s["SummaryStatistics"]["TotalCount"]
+            for s in got
+            if s["Name"] == "shop/prod" and s["Type"] != "client"
+        )
+        == 40
+    )
+
+
+def test_rollup_survives_a_reopen_and_resumes_from_its_cursor(tmp_path: Any) -> None:
+    path = str(tmp_path / "t.duckdb")
+    rng = random.Random(5)
+    first, second = lambda_trace(rng, T0 + 10, 200), lambda_trace(rng, T0 + 20, 502)
+    store = open_store(path)
+    write(store, first)
+    assert GraphRollup(store).run_once() == 1
+    store.close()
+    store = open_store(path)
+    write(store, second)
+    assert GraphRollup(store).run_once() == 1  # only the new trace
+    out = GraphQueries(store).get_service_graph({"StartTime": T0, "EndTime": T0 + 60})  # type: ignore[arg-type]
+    stage = [s for s in out["Services"] if s["Name"] == "shop/prod" and s["Type"] == "AWS::ApiGateway::Stage"]
+    assert stage[0]["SummaryStatistics"]["TotalCount"] == 2
+    assert stage[0]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 1
+    store.close()
+
+
+def test_time_series_buckets_by_period_and_selects_entities() -> None:
+    rng = random.Random(11)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(10):  # one request every 30 s for 5 minutes
+        write(store, lambda_trace(rng, T0 - (T0 % 300) + 30 * i + 1, 200))
+    GraphRollup(store).run_once()
+    queries = GraphQueries(store)
+    window = {"StartTime": T0 - (T0 % 300), "EndTime": T0 - (T0 % 300) + 300}
+    edges = queries.get_time_series_service_statistics({**window, "Period": 60})[
+        "TimeSeriesServiceStatistics"
+    ]
+    assert [e["EdgeSummaryStatistics"]["TotalCount"] for e in edges] == [2, 2, 2, 2, 2]
+    five = queries.get_time_series_service_statistics({**window, "Period": 300})[
+        "TimeSeriesServiceStatistics"
+    ]
+    assert len(five) == 1 and five[0]["EdgeSummaryStatistics"]["TotalCount"] == 10
+    table = queries.get_time_series_service_statistics(
+        {
+            **window,
+            "Period": 300,
+            "EntitySelectorExpression": 'id(name: "orders", type: "AWS::DynamoDB::Table")',
+        }
+    )
+    assert "ServiceSummaryStatistics" in table["TimeSeriesServiceStatistics"][0]
+    assert table["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 10
+    edge = queries.get_time_series_service_statistics(
+        {**window, "Period": 300, "EntitySelectorExpression": 'edge("shop/prod", "orders")'}
+    )
+    assert edge["TimeSeriesServiceStatistics"][0]["EdgeSummaryStatistics"]["TotalCount"] == 10
+    services = queries.get_time_series_service_statistics(
+        {**window, "Period": 300, "EntitySelectorExpression": 'service("orders")'}
+    )
+    # orders is three nodes: AWS::Lambda, AWS::Lambda::Function and the DynamoDB table.
+    assert services["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 30
