@@ -173,6 +173,14 @@ def dataset(server: FluoroServer) -> dict[str, str]:
         return len(found) == len(ids)
 
     assert wait_for(stored), "the traces sent by the SDK did not arrive"
+    if not server.stubbed_graph:  # type: ignore[attr-defined]
+        now = time.time()
+
+        def rolled_up() -> bool:
+            answer = xray.get_service_graph(StartTime=now - 3600, EndTime=now + 60)
+            return {"checkout", "hostile", "slow-job"} <= {s["Name"] for s in answer["Services"]}
+
+        assert wait_for(rolled_up, timeout=60), "the service graph never showed the traces sent"
     return ids
 
 
