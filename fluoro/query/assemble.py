@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import msgspec
@@ -42,6 +42,8 @@ class Trace:
     segments: list[Doc]  # real, inferred and orphaned documents, one entry each
     revision: int
     size: int
+    # The stored version chosen for every document id: what trace-level filters read.
+    latest: list[StoredDocument] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -58,9 +60,9 @@ class Trace:
         return [{"Id": s["id"], "Document": encode(s).decode()} for s in self.segments]
 
 
-def _latest(docs: Sequence[StoredDocument]) -> list[Doc]:
+def _latest(docs: Sequence[StoredDocument]) -> list[tuple[Doc, StoredDocument]]:
     """One document per id: complete beats in-progress, then the latest received wins."""
-    best: dict[str, tuple[bool, float, Doc]] = {}
+    best: dict[str, tuple[bool, float, Doc, StoredDocument]] = {}
     for stored in docs:
         try:
             doc = msgspec.json.decode(stored.doc)
@@ -74,8 +76,8 @@ def _latest(docs: Sequence[StoredDocument]) -> list[Doc]:
         rank = (not stored.in_progress, stored.received)
         old = best.get(stored.id)
         if old is None or rank >= old[:2]:
-            best[stored.id] = (rank[0], rank[1], doc)
-    return [entry[2] for entry in best.values()]
+            best[stored.id] = (rank[0], rank[1], doc, stored)
+    return [(entry[2], entry[3]) for entry in best.values()]
 
 
 def walk(entity: Doc) -> Iterator[Doc]:
@@ -131,7 +133,8 @@ def _inferred(trace_id: str, sub: Doc) -> Doc:
 
 
 def assemble(trace_id: str, stored: Sequence[StoredDocument]) -> Trace:
-    docs = _latest(stored)
+    chosen = _latest(stored)
+    docs = [doc for doc, _ in chosen]
     segments = [d for d in docs if d.get("type") != "subsegment"]
     pending = sorted((d for d in docs if d.get("type") == "subsegment"), key=lambda d: d.get("start_time", 0))
     index: dict[str, Doc] = {}
@@ -163,4 +166,5 @@ def assemble(trace_id: str, stored: Sequence[StoredDocument]) -> Trace:
     given = {s.get("id") for s in segments}
     inferred = [d for d in inferred if d["id"] not in given]
     out = sorted(real, key=lambda s: s.get("start_time", 0)) + inferred
-    return Trace(trace_id, out, revision=len(stored), size=sum(len(s.doc) for s in stored))
+    latest = [s for _, s in chosen]
+    return Trace(trace_id, out, revision=len(stored), size=sum(len(s.doc) for s in stored), latest=latest)

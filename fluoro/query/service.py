@@ -11,13 +11,24 @@ import hashlib
 import json
 import math
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
-from fluoro.query.assemble import assemble
+from fluoro.query.assemble import Trace, assemble
 from fluoro.query.filters import FilterError, parse
-from fluoro.query.filters.ast import walk
+from fluoro.query.filters.ast import Node, split
+from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.parser import GroupResolver
 from fluoro.query.summaries import summarize
-from fluoro.store.api import FilterUnsupported, StoredDocument, TimeRangeType, TraceQuery, TraceReader
+from fluoro.store.api import (
+    FilterUnsupported,
+    StoredDocument,
+    TimeRangeType,
+    TraceHit,
+    TracePage,
+    TraceQuery,
+    TraceReader,
+)
 
 MAX_BATCH_IDS = 5
 _TRACE_ID_CHARS = frozenset("0123456789abcdef")
@@ -43,10 +54,37 @@ def _number(body: dict[str, Any], key: str) -> float:
 
 
 class QueryService:
-    def __init__(self, reader: TraceReader, page_size: int = 100, max_window: float | None = None) -> None:
+    def __init__(
+        self,
+        reader: TraceReader,
+        page_size: int = 100,
+        max_window: float | None = None,
+        groups: GroupResolver | None = None,
+        scan_budget: int = 2000,
+    ) -> None:
         self.reader = reader
         self.page_size = page_size
         self.max_window = max_window
+        # ("name" | "arn", value) -> a group's filter expression, for group.name / group.arn.
+        self.groups = groups
+        # Traces a filter the store cannot evaluate may examine per call; past it the page
+        # comes back short, with a NextToken, as X-Ray's own pages may.
+        self.scan_budget = scan_budget
+
+    def parse_filter(self, text: Any) -> Node | None:
+        """Parse a filter expression or raise ``InvalidQuery`` naming the mistake and its position."""
+        if not isinstance(text, str):
+            raise InvalidQuery("FilterExpression must be a string")
+        try:
+            return parse(text, self.groups)
+        except FilterError as exc:
+            raise InvalidQuery(f"Invalid filter expression: {exc}") from None
+
+    def _assembled(self, trace_ids: list[str]) -> dict[str, Trace]:
+        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
+        for stored in self.reader.documents(trace_ids):
+            by_trace[stored.trace_id].append(stored)
+        return {t: assemble(t, docs) for t, docs in by_trace.items()}
 
     def batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
         ids = body.get("TraceIds")
@@ -87,45 +125,64 @@ class QueryService:
         except ValueError:
             raise InvalidQuery("TimeRangeType must be one of TraceId, Event, Service") from None
         text = body.get("FilterExpression") or ""
-        if not isinstance(text, str):
-            raise InvalidQuery("FilterExpression must be a string")
-        try:
-            node = parse(text)
-        except FilterError as exc:
-            raise InvalidQuery(f"Invalid filter expression: {exc}") from None
-        supported = self.reader.capabilities().filter_nodes
-        if node is not None:
-            for item in walk(node):
-                if item.kind not in supported:
-                    raise InvalidQuery(f"Invalid filter expression: {item.kind} is not supported")
+        node = self.parse_filter(text)
+        pushed, residual = split(node, self.reader.capabilities().filter_nodes)
         rate = self._sampling_rate(body, range_type)
         fingerprint = hashlib.sha1(json.dumps([start, end, range_type.value, text]).encode()).hexdigest()[:12]
         after = self._decode_token(body.get("NextToken"), fingerprint)
-        query = TraceQuery(start, end, range_type, node, self.page_size, after)
-        try:
-            page = self.reader.find_traces(query)
-        except FilterUnsupported as exc:
-            raise InvalidQuery(f"Invalid filter expression: {exc} is not supported") from None
-        hits = page.hits
+        query = TraceQuery(start, end, range_type, pushed, self.page_size, after)
+        hits, traces, processed, more = self._search(query, residual)
         if rate is not None:
             hits = [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
-        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
-        for stored in self.reader.documents([h.trace_id for h in hits]):
-            by_trace[stored.trace_id].append(stored)
-        summaries = [
-            summarize(assemble(h.trace_id, by_trace[h.trace_id]), h.matched_event_time)
-            for h in hits
-            if h.trace_id in by_trace
-        ]
+        summaries = [summarize(traces[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in traces]
         out: dict[str, Any] = {
             "TraceSummaries": summaries,
-            "ApproximateTime": page.hits[-1].sort_time if (page.more and page.hits) else start,
-            "TracesProcessedCount": page.processed,
+            "ApproximateTime": more.sort_time if more else start,
+            "TracesProcessedCount": processed,
         }
-        if page.more and page.hits:
-            last = page.hits[-1]
-            out["NextToken"] = self._encode_token(last.sort_time, last.trace_id, fingerprint)
+        if more is not None:
+            out["NextToken"] = self._encode_token(more.sort_time, more.trace_id, fingerprint)
         return out
+
+    def _search(
+        self, query: TraceQuery, residual: Node | None
+    ) -> tuple[list[TraceHit], dict[str, Trace], int, TraceHit | None]:
+        """Matching hits of one page, their traces, traces processed, and where the next page resumes.
+
+        The store evaluates ``query.filter``; ``residual`` (what it cannot) is evaluated
+        here on assembled candidates, a batch at a time, within ``scan_budget``.
+        """
+        if residual is None:
+            page = self._find(query)
+            last = page.hits[-1] if (page.more and page.hits) else None
+            return page.hits, self._assembled([h.trace_id for h in page.hits]), page.processed, last
+        hits: list[TraceHit] = []
+        traces: dict[str, Trace] = {}
+        processed = scanned = 0
+        after = query.after
+        batch = max(self.page_size, 100)
+        while True:
+            page = self._find(replace(query, limit=batch, after=after))
+            processed += page.processed
+            candidates = self._assembled([h.trace_id for h in page.hits])
+            for i, hit in enumerate(page.hits):
+                scanned += 1
+                trace = candidates.get(hit.trace_id)
+                if trace is not None and matches(residual, trace):
+                    hits.append(hit)
+                    traces[hit.trace_id] = trace
+                remaining = i + 1 < len(page.hits) or page.more
+                if remaining and (len(hits) >= self.page_size or scanned >= self.scan_budget):
+                    return hits, traces, processed, hit
+            if not page.more or not page.hits:
+                return hits, traces, processed, None
+            after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
+
+    def _find(self, query: TraceQuery) -> TracePage:
+        try:
+            return self.reader.find_traces(query)
+        except FilterUnsupported as exc:
+            raise InvalidQuery(f"Invalid filter expression: {exc} is not supported") from None
 
     @staticmethod
     def _sampling_rate(body: dict[str, Any], range_type: TimeRangeType) -> float | None:

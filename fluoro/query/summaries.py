@@ -2,7 +2,7 @@
 
 The asymmetry is X-Ray's: HasFault and HasError describe the root segment
 (the request the trace served), HasThrottle is true when any document has a
-429.  Root-cause analysis is not computed yet; its lists are empty.
+429.  Root causes come from ``fluoro.query.rootcause``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from fluoro.query.assemble import Doc, Trace, walk
+from fluoro.query.rootcause import root_causes
+from fluoro.query.trace_nodes import build
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -31,14 +33,17 @@ def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
 
 
 def root_segment(trace: Trace, ids: set[Any] | None = None) -> Doc | None:
-    """The segment that served the request: no parent, else a parent outside the trace."""
+    """The segment that served the request, by the rule every store uses for trace-level filters.
+
+    The earliest segment without a parent; else the earliest segment; else the earliest
+    independent subsegment whose parent never arrived.  ``ids`` is accepted for callers
+    that computed it and is not needed.
+    """
     real = [s for s in trace.segments if not s.get("inferred") and s.get("type") != "subsegment"]
-    if ids is None:
-        ids = {e.get("id") for s in trace.segments for e in walk(s)}
     for candidates in (
         [s for s in real if not s.get("parent_id")],
-        [s for s in real if s.get("parent_id") not in ids],
         real,
+        [s for s in trace.segments if s.get("type") == "subsegment"],
     ):
         if candidates:
             return min(candidates, key=lambda s: s.get("start_time", 0))
@@ -148,9 +153,7 @@ def summarize(trace: Trace, matched_event_time: float | None = None) -> dict[str
     summary["AvailabilityZones"] = zones
     if root is not None:
         summary["EntryPoint"] = service_id(root)
-    summary["FaultRootCauses"] = []
-    summary["ErrorRootCauses"] = []
-    summary["ResponseTimeRootCauses"] = []
+    summary.update(root_causes(build(trace), root))
     summary["Revision"] = trace.revision
     if matched_event_time is not None:
         summary["MatchedEventTime"] = matched_event_time

@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fluoro.query.filters.ast import And, Annotation, Compare, Flag, Node, Not, Or, Present
+from fluoro.query.filters.ast import And, Annotation, Compare, Const, Flag, Node, Not, Or, Present
 from fluoro.store.api import Capabilities, FilterUnsupported
-
-CAPABILITIES = Capabilities(filter_nodes=frozenset({"and", "or", "not", "flag", "compare", "present", "annotation"}))
 
 # Trace-level columns of the aggregate ``t`` (see reader._AGGREGATE).
 _TRACE_FIELDS = {
@@ -35,6 +33,14 @@ _FLAGS = {
     "throttle": "t.any_throttle",
     "partial": "t.partial",
 }
+CAPABILITIES = Capabilities(
+    filter_nodes=frozenset(
+        {"and", "or", "not", "const", "annotation"}
+        | {f"flag:{name}" for name in _FLAGS}
+        | {f"compare:{name}" for name in (*_TRACE_FIELDS, "user")}
+        | {f"present:{name}" for name in ("http.url", "http.method", "http.useragent", "http.clientip", "user")}
+    )
+)
 _NUMBER_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -80,6 +86,8 @@ class _Compiler:
             return "(" + " OR ".join(self.node(n, out) for n in node.items) + ")"
         if isinstance(node, Not):
             return f"(NOT coalesce({self.node(node.item, out)}, false))"
+        if isinstance(node, Const):
+            return "TRUE" if node.value else "FALSE"
         if isinstance(node, Flag):
             if node.name not in _FLAGS:
                 raise FilterUnsupported(f"keyword {node.name}")

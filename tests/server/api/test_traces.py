@@ -177,8 +177,10 @@ def test_bad_filter_is_a_client_error(xray: Any) -> None:
     now = time.time()
     with pytest.raises(xray.exceptions.InvalidRequestException, match="Invalid filter expression"):
         xray.get_trace_summaries(StartTime=now - 60, EndTime=now, FilterExpression="responsetime >")
-    with pytest.raises(xray.exceptions.InvalidRequestException, match="unsupported keyword"):
-        xray.get_trace_summaries(StartTime=now - 60, EndTime=now, FilterExpression='service("x") { fault }')
+    with pytest.raises(xray.exceptions.InvalidRequestException, match="unknown keyword 'colour' at position 3"):
+        xray.get_trace_summaries(StartTime=now - 60, EndTime=now, FilterExpression='ok colour = "red"')
+    with pytest.raises(xray.exceptions.InvalidRequestException, match="coverage is not valid at trace level"):
+        xray.get_trace_summaries(StartTime=now - 60, EndTime=now, FilterExpression="coverage > 0.5")
 
 
 def test_paging_newest_first_with_next_token(xray: Any) -> None:

@@ -104,4 +104,7 @@ def test_find_traces_filters_and_range_types(store: Store) -> None:
 
 
 def test_capabilities_cover_the_simple_keywords(store: Store) -> None:
-    assert {"and", "or", "not", "flag", "compare", "present", "annotation"} <= store.capabilities().filter_nodes
+    simple = {"and", "or", "not", "annotation", "flag:ok", "flag:error", "flag:fault", "flag:throttle", "flag:partial",
+              "compare:responsetime", "compare:duration", "compare:http.status", "compare:http.url", "compare:user",
+              "present:http.url", "present:user"}  # fmt: skip
+    assert simple <= store.capabilities().filter_nodes
