@@ -64,6 +64,11 @@ def test_map_shows_the_graph_nodes_and_edges(page: Any, server: Any, dataset: di
     _no_errors(page)
 
 
+def _seconds(text: str) -> float:
+    value, unit = text.split()
+    return float(value) / (1000 if unit == "ms" else 1)
+
+
 def _rows(pg: Any) -> list[tuple[str, int, str]]:
     return pg.locator("#timeline .tl-row[data-id]").evaluate_all(
         "els => els.map(e => [e.querySelector('.tl-text').textContent, Number(e.dataset.depth), e.dataset.status])")
@@ -118,27 +123,30 @@ def test_fault_exception_and_in_progress_rows(page: Any, dataset: dict[str, str]
 
 def test_filter_narrows_the_table_and_a_mistake_shows_its_position(page: Any, dataset: dict[str, str]) -> None:
     open_page(page, "#/traces?range=1d", "traces")
-    page.wait_for_selector("#trace-rows tr")
-    all_ids = set(page.locator("#trace-rows tr").evaluate_all("els => els.map(e => e.dataset.traceId)"))
+    page.wait_for_selector("#trace-rows tr[data-trace-id]")
+    all_ids = set(page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)"))
     assert set(dataset.values()) <= all_ids
     page.fill("#filter", "http.status = 500")
     page.get_by_role("button", name="Run query").click()
     page.wait_for_selector('#view[data-ready="traces"]')
-    assert wait_for(lambda: page.locator("#trace-rows tr").count() == 1)
-    assert page.locator("#trace-rows tr").get_attribute("data-trace-id") == dataset["fault"]
+    assert wait_for(lambda: page.locator("#trace-rows tr[data-trace-id]").count() == 1)
+    assert page.locator("#trace-rows tr[data-trace-id]").get_attribute("data-trace-id") == dataset["fault"]
     assert "filter=http.status" in page.url
     # Refiners append to the expression.
     open_page(page, "#/traces?range=1d", "traces")
     page.locator("#refiners button", has_text="alice").click()
     page.wait_for_selector('#view[data-ready="traces"]')
     assert page.locator("#filter").input_value() == 'user = "alice"'
-    assert page.locator("#trace-rows tr").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["ok"]]
+    assert page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["ok"]]
     # Sorting by response time, both directions.
     open_page(page, "#/traces?range=1d", "traces")
     page.locator("th", has_text="Response time").locator("button").click()
-    times = page.locator("#trace-rows tr").evaluate_all("els => els.map(e => e.children[5].textContent)")
+    times = page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.children[5].textContent)")
     assert page.locator("th", has_text="Response time").get_attribute("aria-sort") == "ascending"
-    assert len(times) >= 4
+    assert len(times) >= 4 and [_seconds(t) for t in times] == sorted(_seconds(t) for t in times)
+    page.locator("th", has_text="Response time").locator("button").click()
+    times = page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.children[5].textContent)")
+    assert [_seconds(t) for t in times] == sorted((_seconds(t) for t in times), reverse=True)
     # A syntax error: the message and the position under the expression.
     bad = "http.status = 500 AND ("
     open_page(page, "#/traces?range=1d&filter=" + bad.replace(" ", "%20").replace("(", "%28"), "traces")
@@ -151,7 +159,7 @@ def test_filter_narrows_the_table_and_a_mistake_shows_its_position(page: Any, da
 
 def test_hostile_data_is_shown_as_text(page: Any, dataset: dict[str, str]) -> None:
     open_page(page, "#/traces?range=1d", "traces")
-    page.wait_for_selector("#trace-rows tr")
+    page.wait_for_selector("#trace-rows tr[data-trace-id]")
     assert HOSTILE in page.locator("#view").inner_text()
     open_page(page, f"#/trace/{dataset['hostile']}", "trace")
     for name in ("hostile", "danger"):
@@ -208,7 +216,7 @@ def test_settings_crud_round_trips_through_the_api(page: Any, server: Any, datas
     assert xray.get_group(GroupName="slow-checkout")["Group"]["FilterExpression"] == "http.status = 500"
     # The group narrows the traces page.
     open_page(page, "#/traces?range=1d&group=slow-checkout", "traces")
-    assert page.locator("#trace-rows tr").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["fault"]]
+    assert page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["fault"]]
     open_page(page, "#/settings", "settings")
     page.locator('tr[data-group="slow-checkout"]').get_by_role("button", name="Delete").click()
     page.wait_for_selector('tr[data-group="slow-checkout"]', state="detached")
@@ -265,11 +273,11 @@ def test_narrow_window_and_live_view(browser: Any, server: Any, dataset: dict[st
     pg.goto(f"http://127.0.0.1:{server.port}/#/traces?range=1h&live=1")
     pg.wait_for_selector('#view[data-ready="traces"]')
     assert pg.evaluate("document.documentElement.scrollWidth") <= 440
-    before = pg.locator("#trace-rows tr").count()
+    before = pg.locator("#trace-rows tr[data-trace-id]").count()
     from .conftest import _send_with_sdk
 
     _send_with_sdk(server.port)
-    assert wait_for(lambda: pg.locator("#trace-rows tr").count() >= before + 3, timeout=30)
+    assert wait_for(lambda: pg.locator("#trace-rows tr[data-trace-id]").count() >= before + 3, timeout=30)
     assert pg.locator("#trace-rows tr.live-new").count() >= 3
     context.close()
     assert errors == []

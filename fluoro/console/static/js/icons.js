@@ -51,7 +51,7 @@ export function icon(type) {
       g.append(s("ellipse", { cx: 0, cy: -7, rx: 9, ry: 3.5, fill: "none", stroke: c, "stroke-width": 2 }),
         s("path", { d: "M-9,-7 L-9,7 A9,3.5 0 0 0 9,7 L9,-7", fill: "none", stroke: c, "stroke-width": 2 }));
       if (kind === "dynamodb") g.append(s("path", { d: "M-9,0 A9,3.5 0 0 0 9,0", fill: "none", stroke: c, "stroke-width": 1.5 }));
-      else g.append(s("text", { x: 0, y: 5, "text-anchor": "middle", "font-size": 7, "font-weight": 700, fill: c }, "SQL"));
+      else g.append(s("rect", { x: -8, y: 0, width: 16, height: 8, fill: "#fff" }), s("text", { x: 0, y: 7, "text-anchor": "middle", "font-size": 7, "font-weight": 700, fill: c }, "SQL"));
       break;
     }
     case "s3":

@@ -113,7 +113,7 @@ export async function renderMap(container, services, { minutes, onSelect } = {})
     g.append(s("text", { y: R + 18 }, truncate(name)), s("title", {}, `${name}\n${svc.Type || ""}`));
     if (hs && hs.total) {
       const perMinute = minutes ? hs.total / minutes : null;
-      g.append(s("text", { class: "stat", y: R + 32 }, `${fmtDuration(hs.avg)} · ${perMinute === null ? hs.total : perMinute.toFixed(perMinute < 10 ? 1 : 0)}${perMinute === null ? " req" : " t/min"}`));
+      g.append(s("text", { class: "stat", y: R + 32 }, `${fmtDuration(hs.avg)} · ${perMinute === null ? hs.total : perMinute.toFixed(perMinute < 1 ? 2 : perMinute < 10 ? 1 : 0)}${perMinute === null ? " req" : " t/min"}`));
     }
     const choose = () => select(g, { node: svc });
     g.addEventListener("click", choose);

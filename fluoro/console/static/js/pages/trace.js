@@ -84,6 +84,7 @@ export async function fetchTrace(id) {
 
 /** Render a trace object (from the API or from an opened file) into `view`. */
 export function renderTraceDetail(view, trace, { selectedRow, services, mapError, source } = {}) {
+  performance.mark("fluoro:timeline-start");
   const tree = buildTree(trace);
   const details = h("div", { id: "details" }, h("p.muted", {}, "Select a row of the timeline to see its details."));
   const timelineBox = h("div.timeline", { id: "timeline" });
@@ -108,6 +109,8 @@ export function renderTraceDetail(view, trace, { selectedRow, services, mapError
       if (!source) setParams({ row: node.doc.id }, { replace: true });
     },
   });
+  void timelineBox.offsetHeight; // include layout in the measure
+  performance.measure("fluoro:timeline", "fluoro:timeline-start");
   critical.addEventListener("change", () => timeline.setCritical(critical.checked));
   if (selectedRow && tree.byId.has(selectedRow)) timeline.select(selectedRow);
   if (services && services.length) renderMap(mapBox, services, {}).catch((err) => mapBox.replaceChildren(errorBox(err)));

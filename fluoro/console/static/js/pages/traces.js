@@ -27,20 +27,23 @@ export async function effectiveFilter(groupName, filter) {
   return { text: `${prefix}${filter})`, offset: prefix.length };
 }
 
-export function traceRows(rows, { compare } = {}) {
+const ROW_HEIGHT = 30;
+const OVERSCAN = 20;
+
+export function traceRows(rows, { compare, picked, fresh } = {}) {
   const fragment = document.createDocumentFragment();
   for (const t of rows) {
     const status = statusOf(t);
     const link = h("a.mono", { href: hashFor("trace", t.Id) }, t.Id);
     const cells = COLUMNS.map((c) => {
-      if (c.key === "id") return h("td", {}, compare ? h("input", { type: "checkbox", "aria-label": `Select ${t.Id} to compare`, dataset: { compare: t.Id } }) : null, " ", link);
+      if (c.key === "id") return h("td", {}, compare ? h("input", { type: "checkbox", "aria-label": `Select ${t.Id} to compare`, checked: Boolean(picked?.has(t.Id)), dataset: { compare: t.Id } }) : null, " ", link);
       if (c.key === "annotations") {
         return h("td", {}, Object.entries(t.Annotations || {}).map(([k, vs]) => h("span.chip", {}, `${k}=${(vs || []).map((v) => Object.values(v.AnnotationValue || {})[0]).join("|")}`)));
       }
       if (c.key === "url") return h("td.ellipsis", { title: c.get(t) }, c.get(t));
       return h(c.num ? "td.num" : "td", { class: c.key === "status" ? `num st-${status}` : undefined }, c.show ? c.show(t) : c.get(t));
     });
-    fragment.append(h("tr", { dataset: { traceId: t.Id, status } }, cells));
+    fragment.append(h("tr", { class: fresh?.has(t.Id) ? "live-new" : undefined, dataset: { traceId: t.Id, status } }, cells));
   }
   return fragment;
 }
@@ -79,16 +82,33 @@ export async function render(view, { params }) {
   const refiners = h("div.refiners", { id: "refiners" });
   const live = h("input", { type: "checkbox", id: "live", checked: params.get("live") === "1" });
   const compareBtn = h("button", { type: "button", disabled: true }, "Compare selected");
-  const tbody = h("tbody", { id: "trace-rows" });
   let sortKey = "start", sortDir = -1;
   const header = h("tr", {}, COLUMNS.map((c) => h(c.num ? "th.num" : "th", { "aria-sort": c.key === sortKey ? "descending" : "none", dataset: { key: c.key } }, h("button", { type: "button" }, c.label))));
+  const tbody = h("tbody", { id: "trace-rows" });
+  const scroller = h("div.table-wrap.trace-scroll", {}, h("table", { id: "trace-table" }, h("thead", {}, header), tbody));
+  const picked = new Set();
+  const fresh = new Set();
+  let sorted = [];
+  let drawn = "";
+  // Only the rows in view are in the DOM: spacer rows stand in for the others.
+  const paint = (force) => {
+    const headerHeight = header.offsetHeight || ROW_HEIGHT;
+    const top = Math.max(0, scroller.scrollTop - headerHeight);
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(sorted.length, Math.ceil((top + (scroller.clientHeight || 800)) / ROW_HEIGHT) + OVERSCAN);
+    if (!force && drawn === `${first}:${last}`) return;
+    drawn = `${first}:${last}`;
+    const spacer = (n) => (n > 0 ? h("tr.spacer", { "aria-hidden": "true", style: `height:${n * ROW_HEIGHT}px` }) : null);
+    tbody.replaceChildren(...[spacer(first), traceRows(sorted.slice(first, last), { compare: true, picked, fresh }), spacer(sorted.length - last)].filter(Boolean));
+  };
+  scroller.addEventListener("scroll", () => paint(false), { passive: true });
   const more = h("button", { type: "button", hidden: true, id: "load-more" }, "Load more");
   view.replaceChildren(
     h("h1", {}, "Traces"), form, status,
     h("div.grid2", {}, h("section.panel", {}, h("h2", {}, "Response time of the results"), chart),
       h("section.panel", {}, h("h2", {}, "Refine query by"), refiners)),
     h("div.toolbar", {}, h("label", { style: "flex-direction:row;align-items:center;gap:6px" }, live, "Live: show new traces as they arrive"), compareBtn),
-    h("div.table-wrap", {}, h("table", { id: "trace-table" }, h("thead", {}, header), tbody)),
+    scroller,
     more);
 
   let traces = [];
@@ -97,17 +117,20 @@ export async function render(view, { params }) {
   const effective = await effectiveFilter(params.get("group"), filter);
 
   const draw = () => {
+    performance.mark("fluoro:rows-start");
     const column = COLUMNS.find((c) => c.key === sortKey);
-    const sorted = traces.slice().sort((a, b) => {
+    sorted = traces.slice().sort((a, b) => {
       const x = column.get(a), y = column.get(b);
       return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
     });
-    tbody.replaceChildren(traceRows(sorted, { compare: true }));
+    paint(true);
     chart.replaceChildren(histogram([{ points: traces.map((t) => ({ Value: t.ResponseTime ?? t.Duration ?? 0, Count: 1 })) }]));
     const groups = refinerValues(traces);
     refiners.replaceChildren(...Object.entries(groups).map(([name, values]) => h("div", {}, h("h3", {}, name),
       values.size ? h("ul", {}, [...values].sort((a, b) => b[1].count - a[1].count).slice(0, 30).map(([label, e]) =>
         h("li", {}, h("button", { type: "button", title: `Add ${e.clause}`, onclick: () => setParams({ filter: appendClause(input.value, e.clause) }) }, `${label} (${e.count})`)))) : h("p.muted", {}, "none"))));
+    void tbody.offsetHeight; // include layout in the measure
+    performance.measure("fluoro:rows", "fluoro:rows-start");
   };
   header.addEventListener("click", (ev) => {
     const th = ev.target.closest("th");
@@ -116,10 +139,13 @@ export async function render(view, { params }) {
     for (const cell of header.children) cell.setAttribute("aria-sort", cell.dataset.key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
     draw();
   });
-  tbody.addEventListener("change", () => {
-    const picked = [...tbody.querySelectorAll("[data-compare]:checked")].map((box) => box.dataset.compare);
-    compareBtn.disabled = picked.length !== 2;
-    compareBtn.onclick = () => { location.hash = hashFor("compare", "", new URLSearchParams({ a: picked[0], b: picked[1] })); };
+  tbody.addEventListener("change", (ev) => {
+    const box = ev.target.closest("[data-compare]");
+    if (!box) return;
+    if (box.checked) picked.add(box.dataset.compare); else picked.delete(box.dataset.compare);
+    const ids = [...picked];
+    compareBtn.disabled = ids.length !== 2;
+    compareBtn.onclick = () => { location.hash = hashFor("compare", "", new URLSearchParams({ a: ids[0], b: ids[1] })); };
   });
 
   const query = async (start, end, token) => {
@@ -156,17 +182,17 @@ export async function render(view, { params }) {
     const now = Date.now() / 1000;
     try {
       let token = null;
-      const fresh = [];
+      const arrived = [];
       do {
         const answer = await query(lastPoll - 10, now, token);
-        for (const t of answer.TraceSummaries || []) if (!seen.has(t.Id)) { seen.add(t.Id); fresh.push(t); }
+        for (const t of answer.TraceSummaries || []) if (!seen.has(t.Id)) { seen.add(t.Id); arrived.push(t); }
         token = answer.NextToken;
       } while (token);
       lastPoll = now;
-      if (fresh.length) {
-        traces = fresh.concat(traces);
+      if (arrived.length) {
+        for (const t of arrived) fresh.add(t.Id);
+        traces = arrived.concat(traces);
         draw();
-        for (const t of fresh) tbody.querySelector(`[data-trace-id="${CSS.escape(t.Id)}"]`)?.classList.add("live-new");
       }
     } catch { /* the next poll retries */ }
   };
