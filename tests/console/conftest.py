@@ -44,7 +44,18 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chosen = os.environ.get("FLUORO_CONSOLE_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("console-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
+    _SCREENSHOT_DIRS.append(folder)
     return folder
+
+
+_SCREENSHOT_DIRS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for folder in _SCREENSHOT_DIRS:
+        shots = sorted(p.name for p in folder.glob("*.png"))
+        if shots:
+            terminalreporter.write_line(f"console screenshots in {folder}: {', '.join(shots)}")
 
 
 def _service_graph_fixture(name: str) -> dict[str, Any]:

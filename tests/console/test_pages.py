@@ -307,3 +307,52 @@ def test_map_stays_readable_at_fifty_nodes(page: Any, screenshots: Path) -> None
     assert page.locator('.map-node [data-share="fault"]').count() == 49
     page.screenshot(path=str(screenshots / "map-50-nodes.png"), full_page=True)
     _no_errors(page)
+
+
+def test_long_timeline_scrolls_through_every_row(page: Any, server: Any) -> None:
+    """Only the rows in view are in the DOM; scrolling and the keyboard still reach every one."""
+    now = time.time()
+    trace_id = "1-%08x-%s" % (int(now), "10e" * 8)
+    subs = [{"name": f"call-{i:03d}", "id": "%016x" % (i + 2), "start_time": now - 3 + i * 0.01,
+             "end_time": now - 3 + i * 0.01 + 0.005} for i in range(300)]
+    root = {"name": "long", "id": "%016x" % 1, "trace_id": trace_id, "start_time": now - 3, "end_time": now,
+            "subsegments": subs}
+    xray = xray_client(server.port)
+    assert xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(root)])["UnprocessedTraceSegments"] == []
+    assert wait_for(lambda: xray.batch_get_traces(TraceIds=[trace_id])["Traces"])
+    open_page(page, f"#/trace/{trace_id}", "trace")
+    assert page.locator("#timeline .tl-body").get_attribute("data-rows") == "301"
+    assert page.locator("#timeline .tl-row[data-id]").count() < 301
+    page.locator("#timeline").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_selector('#timeline .tl-text:text-is("call-299")')
+    page.locator("#timeline").evaluate("el => { el.scrollTop = 0; }")
+    page.locator('#timeline .tl-row[data-index="0"]').focus()
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.querySelector('.tl-text').textContent") == "call-299"
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert page.locator("#timeline .tl-row.selected .tl-text").inner_text() == "call-298"
+    assert "call-298" in page.locator("#details h2").inner_text()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowLeft")  # collapse the root
+    assert page.locator("#timeline .tl-body").get_attribute("data-rows") == "1"
+    _no_errors(page)
+
+
+def test_compare_two_traces_and_copy_the_id(page: Any, dataset: dict[str, str]) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_page(page, "#/traces?range=1d", "traces")
+    for key in ("ok", "fault"):
+        page.locator(f'[data-compare="{dataset[key]}"]').check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_selector('#view[data-ready="compare"]')
+    names = page.locator("#compare-table tbody td:first-child").all_inner_texts()
+    assert "validate" in names and "charge" in names
+    charge = page.locator("#compare-table tbody tr", has_text="charge").locator("td")
+    assert charge.nth(1).inner_text() == "absent" and charge.nth(2).inner_text() != "absent"
+    assert page.locator(".timeline").count() == 2
+    open_page(page, f"#/trace/{dataset['ok']}", "trace")
+    page.locator("#copy-id").click()
+    page.wait_for_selector('#copy-id:text-is("Copied")')
+    assert page.evaluate("navigator.clipboard.readText()") == dataset["ok"]
+    _no_errors(page)
