@@ -21,6 +21,8 @@ def test_every_page_renders_without_console_errors(page: Any, dataset: dict[str,
              ("#/analytics", "analytics"), ("#/settings", "settings")]
     for fragment, ready in views:
         open_page(page, fragment, ready)
+        if ready == "trace":
+            page.wait_for_selector("#trace-map .map-node")
         assert page.locator("#view h1").first.is_visible()
         assert not page.locator(".error-box").count(), page.locator(".error-box").all_inner_texts()
         page.screenshot(path=str(screenshots / f"{ready}.png"), full_page=True)

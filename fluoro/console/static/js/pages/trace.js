@@ -83,7 +83,7 @@ export async function fetchTrace(id) {
 }
 
 /** Render a trace object (from the API or from an opened file) into `view`. */
-export function renderTraceDetail(view, trace, { selectedRow, services, mapError, source } = {}) {
+export function renderTraceDetail(view, trace, { selectedRow, services, source } = {}) {
   performance.mark("fluoro:timeline-start");
   const tree = buildTree(trace);
   const details = h("div", { id: "details" }, h("p.muted", {}, "Select a row of the timeline to see its details."));
@@ -113,13 +113,20 @@ export function renderTraceDetail(view, trace, { selectedRow, services, mapError
   performance.measure("fluoro:timeline", "fluoro:timeline-start");
   critical.addEventListener("change", () => timeline.setCritical(critical.checked));
   if (selectedRow && tree.byId.has(selectedRow)) timeline.select(selectedRow);
-  if (services && services.length) renderMap(mapBox, services, {}).catch((err) => mapBox.replaceChildren(errorBox(err)));
-  else mapBox.replaceChildren(mapError ? h("p.notice", {}, `Trace map unavailable: ${mapError.message}`) : h("p.muted", {}, "No map for this trace."));
+  // The map arrives on its own (GetTraceGraph), so a large trace's timeline is not kept waiting.
+  mapBox.replaceChildren(h("p.muted", {}, services ? "Loading the trace map…" : "No map for this trace."));
+  Promise.resolve(services).then((list) => {
+    if (list && list.length) return renderMap(mapBox, list, {});
+    if (services) mapBox.replaceChildren(h("p.muted", {}, "No map for this trace."));
+    return null;
+  }).catch((err) => mapBox.replaceChildren(h("p.notice", {}, `Trace map unavailable: ${err.message}`)));
   return { tree, timeline };
 }
 
 export async function render(view, { arg, params }) {
   view.replaceChildren(h("p.muted", {}, `Loading trace ${arg}…`));
+  const services = xray("GetTraceGraph", { TraceIds: [arg] }).then((answer) => answer.Services || []);
+  services.catch(() => {}); // shown in the map box once the timeline is up
   let trace;
   try {
     trace = await fetchTrace(arg);
@@ -127,11 +134,5 @@ export async function render(view, { arg, params }) {
     view.replaceChildren(h("h1", {}, "Trace"), errorBox(err));
     return;
   }
-  let services = null, mapError = null;
-  try {
-    services = (await xray("GetTraceGraph", { TraceIds: [arg] })).Services || [];
-  } catch (err) {
-    mapError = err;
-  }
-  renderTraceDetail(view, trace, { selectedRow: params.get("row"), services, mapError });
+  renderTraceDetail(view, trace, { selectedRow: params.get("row"), services });
 }
