@@ -88,23 +88,34 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--only", choices=["graph"], help="run only the service-graph queries")
+    parser.add_argument("--db", help="reuse a DuckDB file an earlier run loaded (with --only graph)")
     args = parser.parse_args()
     import httpx
 
     print(f"# bench/query.py on {machine()}")
-    tmp = tempfile.mkdtemp(prefix="fluoro-query-")
-    db = os.path.join(tmp, "traces.duckdb")
-    now = time.time()
-    t = time.perf_counter()
-    trace_ids = load(db, args.segments, now)
-    size, used = db_usage(db)
-    print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
-          f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
+    if args.db:
+        import duckdb
+
+        db = args.db
+        with duckdb.connect(db, read_only=True) as conn:
+            row = conn.execute("SELECT max(start_time) FROM segments").fetchone()
+        now = float(row[0]) if row and row[0] else time.time()
+        trace_ids: list[str] = []
+        print(f"reusing {db} (newest segment {time.time() - now:.0f}s old)")
+    else:
+        tmp = tempfile.mkdtemp(prefix="fluoro-query-")
+        db = os.path.join(tmp, "traces.duckdb")
+        now = time.time()
+        t = time.perf_counter()
+        trace_ids = load(db, args.segments, now)
+        size, used = db_usage(db)
+        print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
+              f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
     t = time.perf_counter()
     rolled = rollup(db)
     elapsed = time.perf_counter() - t
-    print(f"service-graph rollup: {rolled} traces ({args.segments} segments) in {elapsed:.1f}s, "
-          f"{args.segments / elapsed:.0f} segments/s")  # fmt: skip
+    rate = f", {args.segments / elapsed:.0f} segments/s" if not args.db else ""
+    print(f"service-graph rollup: {rolled} traces in {elapsed:.1f}s{rate}")
     port = free_port()
     proc = spawn(port, db)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}")

@@ -21,6 +21,7 @@ from fluoro.query.filters import FilterError, parse
 from fluoro.query.filters.ast import walk
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
+from fluoro.query.rollup import store_link_resolver
 from fluoro.query.selector import Selector, SelectorError, parse_selector
 from fluoro.query.service import InvalidQuery, _number, _valid_trace_id
 from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceQuery, TraceReader
@@ -52,7 +53,8 @@ class GraphQueries:
         by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
         for stored in docs:
             by_trace[stored.trace_id].append(stored)
-        return [(tid, trace_graph(assemble(tid, found).segments)) for tid, found in by_trace.items()]
+        resolve = store_link_resolver(self.store)
+        return [(tid, trace_graph(assemble(tid, found).segments, resolve)) for tid, found in by_trace.items()]
 
     def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
         try:
@@ -96,10 +98,16 @@ class GraphQueries:
             for (b, k), s in sums.items()
         ]  # fmt: skip
 
-    def _rows(self, start: float, end: float, group_filter: str | None, period: int | None) -> list[GraphRow]:
+    def _rows(
+        self, start: float, end: float, group_filter: str | None, period: int | None, selector: Any = None
+    ) -> list[GraphRow]:
         if group_filter:
-            return self._filtered_rows(start, end, group_filter, period)
-        return self.store.graph_rows(start, end, period)
+            rows = self._filtered_rows(start, end, group_filter, period)
+            return rows if selector is None else [r for r in rows if _selected(r.key, selector[0])]
+        if selector is None:
+            return self.store.graph_rows(start, end, period)
+        keys = [k for k in self.store.graph_keys(start, end) if _selected(k, selector[0])]
+        return self.store.graph_rows(start, end, period, keys) if keys else []
 
     # ---- operations
     def get_service_graph(self, body: dict[str, Any], group_filter: str | None = None) -> dict[str, Any]:
@@ -150,9 +158,8 @@ class GraphQueries:
                 raise InvalidQuery(f"Invalid EntitySelectorExpression: {exc}") from None
         edge_mode = selector is None or selector.is_edge
         buckets: dict[int, Stats] = {}
-        for row in self._rows(start, end, group_filter, period):
-            if _selected(row.key, selector):
-                buckets.setdefault(row.bucket, Stats()).merge(row)
+        for row in self._rows(start, end, group_filter, period, (selector,)):
+            buckets.setdefault(row.bucket, Stats()).merge(row)
         out = []
         for bucket in sorted(buckets):
             stats = buckets[bucket]

@@ -22,8 +22,9 @@ Rules (backend.md section 4, checked against the published outputs):
   ``client`` node (named after the entry segment) → every segment that has
   no parent, counted by that segment.
 - ``links`` on any entity become ``EdgeType: link`` edges; ``child`` links
-  point from the entity's node to the linked one, ``parent`` links the
-  other way round.  The linked node comes from the link's
+  point from the entity's node to the linked one, ``parent`` links (and
+  links without a reference type, as OpenTelemetry span links) the other
+  way round.  The linked node comes from the link's
   ``aws.xray.reserved.names``/``type`` attributes, or from ``resolve_link``
   (the caller looks the linked document up) when those are absent.
 """
@@ -269,7 +270,8 @@ def trace_graph(segments: Sequence[Doc], resolve_link: LinkResolver | None = Non
             age = None
             if received is not None and request.end is not None:
                 age = max(0.0, received - request.end)
-            child = attrs.get("aws.xray.reserved.reference_type", "child") != "parent"
+            # Without a reference type a link says "caused by": the linked entity is the producer.
+            child = attrs.get("aws.xray.reserved.reference_type", "parent") == "child"
             source, target = (here, other) if child else (other, here)
             graph.edges.append(EdgeSample(source, target, request, edge_type=LINK, event_age=age))
     return graph

@@ -22,9 +22,10 @@ import threading
 from collections import defaultdict
 from typing import Protocol, Sequence
 
-from fluoro.query.assemble import assemble
+from fluoro.query.assemble import assemble, walk
 from fluoro.query.graph import rows_for
-from fluoro.query.nodes import trace_graph
+from fluoro.query.nodes import LinkResolver, NodeKey, segment_node, trace_graph
+from fluoro.query.service import _valid_trace_id
 from fluoro.store.api import GraphRow, GraphStore, StoredDocument, TraceReader
 
 log = logging.getLogger("fluoro.graph")
@@ -34,8 +35,29 @@ class RollupStore(GraphStore, TraceReader, Protocol):
     pass
 
 
-def trace_rows(trace_id: str, docs: Sequence[StoredDocument]) -> list[GraphRow]:
-    return rows_for(trace_graph(assemble(trace_id, docs).segments))
+def store_link_resolver(reader: TraceReader) -> LinkResolver:
+    """Names the node of a linked document by reading its trace (cached per resolver)."""
+    cache: dict[tuple[str, str], NodeKey | None] = {}
+
+    def resolve(trace_id: str, entity_id: str) -> NodeKey | None:
+        if (trace_id, entity_id) not in cache:
+            docs = reader.documents([trace_id]) if _valid_trace_id(trace_id) else []
+            found = None
+            if docs:
+                for segment in assemble(trace_id, docs).segments:
+                    if not segment.get("inferred") and any(e.get("id") == entity_id for e in walk(segment)):
+                        found = segment_node(segment)
+                        break
+            cache[(trace_id, entity_id)] = found
+        return cache[(trace_id, entity_id)]
+
+    return resolve
+
+
+def trace_rows(
+    trace_id: str, docs: Sequence[StoredDocument], resolve_link: LinkResolver | None = None
+) -> list[GraphRow]:
+    return rows_for(trace_graph(assemble(trace_id, docs).segments, resolve_link))
 
 
 class GraphRollup:
@@ -49,25 +71,40 @@ class GraphRollup:
         self.traces_rolled = 0
 
     def run_once(self) -> int:
-        """Roll up everything written so far; returns the number of traces recomputed."""
+        """Roll up everything written so far; returns the number of traces recomputed.
+
+        Traces come ordered by their latest write, so after each batch the
+        cursor can move to just before the first trace not yet done: a stop
+        or crash mid-cycle resumes there, and a long backlog (first start on
+        an old file) does not hold up shutdown.
+        """
         with self._lock:
-            cursor = self.store.graph_cursor()
-            ids, new_cursor = self.store.graph_changes(cursor)
-            if new_cursor == cursor:
-                return 0
+            changed = self.store.graph_changes(self.store.graph_cursor())
             done = 0
-            for start in range(0, len(ids), self.batch_traces):
-                chunk = ids[start : start + self.batch_traces]
+            for start in range(0, len(changed), self.batch_traces):
+                if self._stop.is_set():
+                    break
+                chunk = [tid for tid, _ in changed[start : start + self.batch_traces]]
                 by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
-                rows = {tid: trace_rows(tid, by_trace[tid]) for tid in chunk}
-                last = start + self.batch_traces >= len(ids)
-                # The cursor moves only with the last chunk: a crash before it repeats the cycle.
-                self.store.graph_replace(rows, new_cursor if last else cursor)
+                resolve = store_link_resolver(self.store)
+                rows = {tid: self._rows_or_none(tid, by_trace[tid], resolve) for tid in chunk}
+                rest = start + self.batch_traces
+                cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
+                self.store.graph_replace(rows, cursor)
                 done += len(chunk)
             self.traces_rolled += done
             return done
+
+    @staticmethod
+    def _rows_or_none(trace_id: str, docs: Sequence[StoredDocument], resolve: LinkResolver) -> list[GraphRow]:
+        """One unexpected document must not stall the rollup forever: it drops out of the graph."""
+        try:
+            return trace_rows(trace_id, docs, resolve)
+        except Exception:
+            log.exception("service graph: trace %s skipped", trace_id)
+            return []
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -81,6 +118,7 @@ class GraphRollup:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop after the batch in progress (the cursor keeps the rest for the next start)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -21,15 +21,20 @@ Semantics, not mechanics:
 - ``GraphStore`` keeps the service-graph rollup (``fluoro.query.rollup``):
   per-minute statistics per node/edge key, maintained by replacing whole
   traces' contributions, so a trace that arrives piecewise is recounted,
-  never double counted.  ``graph_changes(cursor)`` names the traces that
-  received documents in writes after ``cursor`` (an opaque, monotonically
-  increasing write position the backend chooses, e.g. DuckDB's chunk id or a
-  ClickHouse insert sequence) and returns the new cursor.
+  never double counted.  ``graph_changes(cursor)`` lists the traces that
+  received documents in writes after ``cursor``, each with the position of
+  its latest write, ordered by that position (positions are opaque,
+  monotonically increasing integers the backend chooses: DuckDB's chunk
+  id, a ClickHouse insert sequence); ``graph_cursor`` is the position
+  stored by the last ``graph_replace``.
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
   ``graph_rows`` sums rows per key (and per ``period`` bucket) over the
-  minutes that overlap ``[start, end)``.  A ClickHouse backend can keep the
-  sums in a SummingMergeTree (old contributions inserted negated).
+  minutes that overlap ``[start, end)``, optionally only for ``keys``;
+  ``graph_keys`` lists the keys present in such a window (cheap: no
+  histograms), so callers can select before reading histograms.  A
+  ClickHouse backend can keep the sums in a SummingMergeTree (old
+  contributions inserted negated).
 """
 
 from __future__ import annotations
@@ -187,11 +192,15 @@ class TraceReader(Protocol):
 class GraphStore(Protocol):
     def graph_cursor(self) -> int: ...
 
-    def graph_changes(self, cursor: int) -> tuple[list[str], int]: ...
+    def graph_changes(self, cursor: int) -> list[tuple[str, int]]: ...
 
     def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None: ...
 
-    def graph_rows(self, start: float, end: float, period: int | None = None) -> list[GraphRow]: ...
+    def graph_keys(self, start: float, end: float) -> list[str]: ...
+
+    def graph_rows(
+        self, start: float, end: float, period: int | None = None, keys: Sequence[str] | None = None
+    ) -> list[GraphRow]: ...
 
 
 class Store(TraceWriter, TraceReader, GraphStore, Protocol):

@@ -43,8 +43,11 @@ def test_aws_cli_put_and_read(server: FluoroServer) -> None:
 
 
 def test_aws_cli_shows_service_errors(server: FluoroServer) -> None:
-    out = aws(server.port, "get-service-graph", "--start-time", "0", "--end-time", "1")
-    assert out.returncode != 0 and "NotImplementedException" in out.stderr and "GetServiceGraph" in out.stderr
+    out = aws(server.port, "get-trace-segment-destination")
+    assert out.returncode != 0 and "NotImplementedException" in out.stderr
+    assert "GetTraceSegmentDestination" in out.stderr
+    out = aws(server.port, "get-service-graph", "--start-time", "10", "--end-time", "1")
+    assert out.returncode != 0 and "InvalidRequestException" in out.stderr and "EndTime" in out.stderr
     out = aws(server.port, "batch-get-traces", "--trace-ids", *[f"1-00000000-{i:024x}" for i in range(6)])
     assert "InvalidRequestException" in out.stderr and "Exceeding maximum query size: 5" in out.stderr
 

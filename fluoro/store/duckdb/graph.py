@@ -10,7 +10,7 @@ with upserts, in one transaction with the cursor.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -32,13 +32,12 @@ def cursor(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else -1
 
 
-def changes(conn: duckdb.DuckDBPyConnection, after: int) -> tuple[list[str], int]:
+def changes(conn: duckdb.DuckDBPyConnection, after: int) -> list[tuple[str, int]]:
     rows = conn.execute(
-        "SELECT trace_id, max(chunk) FROM segments WHERE chunk > ? GROUP BY trace_id", [after]
+        "SELECT trace_id, max(chunk) AS pos FROM segments WHERE chunk > ? GROUP BY trace_id ORDER BY pos, trace_id",
+        [after],
     ).fetchall()
-    if not rows:
-        return [], after
-    return [str(r[0]) for r in rows], max(int(r[1]) for r in rows)
+    return [(str(r[0]), int(r[1])) for r in rows]
 
 
 def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:
@@ -110,14 +109,25 @@ def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], ne
         conn.unregister("_graph_new")
 
 
+def read_keys(conn: duckdb.DuckDBPyConnection, start: float, end: float) -> list[str]:
+    rows = conn.execute(
+        "SELECT key FROM graph_minutes WHERE bucket >= ? AND bucket < ? GROUP BY key HAVING sum(samples) > 0",
+        [math.floor(start / 60) * 60, end],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def read_rows(
-    conn: duckdb.DuckDBPyConnection, start: float, end: float, period: int | None
+    conn: duckdb.DuckDBPyConnection, start: float, end: float, period: int | None, keys: Sequence[str] | None
 ) -> list[GraphRow]:
     """Rows of the minutes overlapping ``[start, end)``, summed per key and ``period`` bucket."""
     lo = math.floor(start / 60) * 60
     bucket = f"(bucket // {int(period)}) * {int(period)}" if period else str(lo)
     window = "bucket >= ? AND bucket < ?"
-    params = [lo, end]
+    params: list[Any] = [lo, end]
+    if keys is not None:
+        window += " AND key IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(keys))
     sums = ", ".join(f"sum({c})" for c in _COUNTS)
     out: dict[tuple[int, str], GraphRow] = {}
     for r in conn.execute(

@@ -67,7 +67,10 @@ class DuckDBStore:
                     continue
                 self._dirty = False
                 try:
-                    cur.execute("CHECKPOINT")
+                    # DuckDB refuses to checkpoint during another write transaction; the
+                    # rollup's are the long ones, so never overlap them.
+                    with self._graph_lock:
+                        cur.execute("CHECKPOINT")
                 except duckdb.Error:
                     log.warning("background checkpoint failed; the next one retries", exc_info=True)
         finally:
@@ -108,7 +111,7 @@ class DuckDBStore:
     def graph_cursor(self) -> int:
         return self._read(graph.cursor)
 
-    def graph_changes(self, cursor: int) -> tuple[list[str], int]:
+    def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
         return self._read(graph.changes, cursor)
 
     def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
@@ -116,8 +119,13 @@ class DuckDBStore:
             self._read(graph.replace, rows, cursor)
         self._dirty = True
 
-    def graph_rows(self, start: float, end: float, period: int | None = None) -> list[GraphRow]:
-        return self._read(graph.read_rows, start, end, period)
+    def graph_keys(self, start: float, end: float) -> list[str]:
+        return self._read(graph.read_keys, start, end)
+
+    def graph_rows(
+        self, start: float, end: float, period: int | None = None, keys: Sequence[str] | None = None
+    ) -> list[GraphRow]:
+        return self._read(graph.read_rows, start, end, period, keys)
 
     def delete_before(self, received_before: float) -> int:
         with self._graph_lock:

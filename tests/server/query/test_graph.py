@@ -15,6 +15,7 @@ from fluoro.query.graph import GraphBuilder, bucket_ms
 from fluoro.query.graph_service import GraphQueries
 from fluoro.query.nodes import trace_graph
 from fluoro.query.rollup import GraphRollup
+from fluoro.query.service import InvalidQuery
 from fluoro.store import open_store
 from fluoro.store.api import SegmentBatch, StoredDocument
 from fluoro.store.columns import ArrowBatch
@@ -176,8 +177,6 @@ def test_histogram_buckets() -> None:
         0, 5, 157, 999, 1230, 12300, 123000]  # fmt: skip
 
 
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rollup_of_piecewise_out_of_order_traces_equals_the_trace_path(seed: int) -> None:
     rng = random.Random(seed)
@@ -264,3 +263,118 @@ def test_time_series_buckets_by_period_and_selects_entities() -> None:
     )
     # orders is three nodes: AWS::Lambda, AWS::Lambda::Function and the DynamoDB table.
     assert services["TimeSeriesServiceStatistics"][0]["ServiceSummaryStatistics"]["TotalCount"] == 30
+
+
+def test_group_filter_restricts_the_traces() -> None:
+    rng = random.Random(13)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i, status in enumerate([200, 200, 502, 200, 503]):
+        write(store, lambda_trace(rng, T0 + 10 * i, status))
+    GraphRollup(store).run_once()
+    queries = GraphQueries(store)
+    window = {"StartTime": T0 - 60, "EndTime": T0 + 120}
+    everything = by_type(queries.get_service_graph(window)["Services"])
+    faults = by_type(queries.get_service_graph(window, group_filter="fault")["Services"])
+    assert everything["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
+    assert faults["AWS::ApiGateway::Stage"]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 2
+    series = queries.get_time_series_service_statistics({**window, "Period": 300}, group_filter="fault")
+    assert sum(e["EdgeSummaryStatistics"]["TotalCount"] for e in series["TimeSeriesServiceStatistics"]) == 2
+    with pytest.raises(InvalidQuery, match="filter expression"):
+        queries.get_service_graph(window, group_filter="responsetime >")
+
+
+def test_retention_removes_graph_rows() -> None:
+    rng = random.Random(17)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    write(store, lambda_trace(rng, T0, 200))
+    GraphRollup(store).run_once()
+    assert store.graph_rows(T0 - 60, T0 + 60)
+    store.delete_before(T0 + 7200)
+    assert store.graph_rows(T0 - 60, T0 + 60) == []
+
+
+def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
+    return {s.get("Type"): s for s in services}
+
+
+def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(19)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(5):
+        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    rollup = GraphRollup(store, batch_traces=2)
+    original = store.graph_replace
+
+    def replace_then_stop(rows: Any, cursor: int) -> None:
+        original(rows, cursor)
+        rollup._stop.set()
+
+    monkeypatch.setattr(store, "graph_replace", replace_then_stop)
+    assert rollup.run_once() == 2
+    monkeypatch.undo()
+    assert GraphRollup(store, batch_traces=2).run_once() == 3  # the three not done, not all five
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+
+
+def test_span_link_without_names_is_resolved_through_the_linked_trace() -> None:
+    rng = random.Random(29)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    producer_tid, consumer_tid = (
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+        f"1-{int(T0):08x}-{rng.getrandbits(96):024x}",
+    )
+    send = _id(rng)
+    producer = {"id": _id(rng), "trace_id": producer_tid, "name": "orders-api", "start_time": T0 + 1, "end_time": T0 + 2,
+                "subsegments": [{"id": send, "name": "SQS", "namespace": "aws", "start_time": T0 + 1.1,
+                                 "end_time": T0 + 1.2, "aws": {"queue_url": "https://sqs/1/jobs"}}]}  # fmt: skip
+    # An OpenTelemetry-style span link: no reserved attributes, so no names and no reference type.
+    consumer = {"id": _id(rng), "trace_id": consumer_tid, "name": "worker", "origin": "AWS::Lambda",
+                "start_time": T0 + 3, "end_time": T0 + 4, "links": [{"trace_id": producer_tid, "id": send}]}  # fmt: skip
+    write(store, [producer])
+    write(store, [consumer])
+    GraphRollup(store).run_once()
+    services = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})["Services"]
+    names = {s["ReferenceId"]: (s["Name"], s.get("Type")) for s in services}
+    links = [
+        (s["Name"], names[e["ReferenceId"]])
+        for s in services
+        for e in s["Edges"]
+        if e.get("EdgeType") == "link"
+    ]
+    assert links == [("orders-api", ("worker", "AWS::Lambda"))]
+    assert (
+        trace_graph(assemble(consumer_tid, stored([consumer])).segments).edges[-1].edge_type is None
+    )  # no resolver
+
+
+def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fluoro.query.rollup as rollup_module
+
+    rng = random.Random(31)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    traces = [lambda_trace(rng, T0 + i, 200) for i in range(3)]
+    for docs in traces:
+        write(store, docs)
+    poison = traces[1][0]["trace_id"]
+    real = rollup_module.trace_rows
+
+    def failing(trace_id: str, *args: Any) -> Any:
+        if trace_id == poison:
+            raise RuntimeError("unexpected document")
+        return real(trace_id, *args)
+
+    monkeypatch.setattr(rollup_module, "trace_rows", failing)
+    rollup = GraphRollup(store)
+    assert rollup.run_once() == 3
+    assert rollup.run_once() == 0  # the cursor moved on
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
