@@ -152,8 +152,9 @@ def _tags_for_create(value: Any) -> dict[str, str]:
 
 async def get_sampling_rules(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     validate.no_next_token(body)
+    # Creation order (Default, created at 0, first), as the CLI's documented output shows;
+    # SDKs order by priority themselves.
     records = await run_in_threadpool(ctx.config.list_rules)
-    records.sort(key=lambda r: (int(r.rule.get("Priority", 0)), r.name))
     return {"SamplingRuleRecords": [record_json(ctx, r) for r in records]}
 
 

@@ -65,7 +65,10 @@ def assign_targets(store: ConfigStore, reports: list[StatisticsReport], now: flo
         }
     return {
         "SamplingTargetDocuments": list(targets.values()),
-        "LastRuleModification": store.rules_modified(),
+        # Rounded up to the second: SDKs truncate it and their last fetch time to whole
+        # seconds before comparing, so a change in the second of a fetch would otherwise
+        # look older than the fetch and wait for the 5-minute rule poll.
+        "LastRuleModification": float(math.ceil(store.rules_modified())),
         "UnprocessedStatistics": unprocessed,
     }
 

@@ -206,6 +206,7 @@ class DuckDBConfigStore:
     def change_tags(
         self, ref: ResourceRef, add: dict[str, str], remove: Sequence[str], max_tags: int
     ) -> dict[str, str]:
+        params: list[Any]
         if ref.kind == "sampling-rule":
             table, where, params = "sampling_rules", "name = ?", [ref.name]
         elif ref.kind == "group":

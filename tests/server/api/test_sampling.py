@@ -93,12 +93,19 @@ def test_create_update_delete_round_trip(xray: Any, rules: list[str]) -> None:
         xray.list_tags_for_resource(ResourceARN=created["SamplingRule"]["RuleARN"])
 
 
-def test_rules_are_listed_by_priority(xray: Any, rules: list[str]) -> None:
+def test_rules_are_listed_in_creation_order(xray: Any, rules: list[str]) -> None:
+    """As in the CLI's documented get-sampling-rules output (Default, created at 0, first)."""
     for name, priority in (("prio-b", 50), ("prio-a", 50), ("prio-c", 1)):
         xray.create_sampling_rule(SamplingRule=base_rule(name, Priority=priority))
         rules.append(name)
     names = [r["SamplingRule"]["RuleName"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]]
-    assert names == ["prio-c", "prio-a", "prio-b", "Default"]
+    assert names == ["Default", "prio-b", "prio-a", "prio-c"]
+
+
+def test_statistic_summaries_tokens(server: FluoroServer) -> None:
+    assert post(server, "/SamplingStatisticSummaries", raw=b'{"NextToken":null}').status_code == 200
+    bad = post(server, "/SamplingStatisticSummaries", {"NextToken": "not-a-token"})
+    assert bad.status_code == 400 and bad.json()["message"] == "NextToken is invalid"
 
 
 def test_default_rule_only_rate_and_reservoir_change(xray: Any, restore_default: None) -> None:
@@ -213,15 +220,21 @@ def test_targets_for_unknown_rules_are_unprocessed(xray: Any) -> None:
 
 
 def test_rule_change_moves_last_rule_modification(xray: Any, rules: list[str]) -> None:
+    time.sleep(1.01)  # each change below lands in a later second than the one before
     doc = {"RuleName": "Default", "ClientID": "D" * 24, "Timestamp": time.time(), "RequestCount": 1, "SampledCount": 1}
     before = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
     xray.create_sampling_rule(SamplingRule=base_rule("mover"))
     rules.append("mover")
     after = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
+    time.sleep(1.01)
     xray.delete_sampling_rule(RuleName="mover")
     rules.remove("mover")
     deleted = xray.get_sampling_targets(SamplingStatisticsDocuments=[doc])["LastRuleModification"]
     assert before < after < deleted
+    # Whole seconds, rounded up: SDKs compare int(LastRuleModification) > int(last fetch time).
+    modified = next(r for r in xray.get_sampling_rules()["SamplingRuleRecords"]
+                    if r["SamplingRule"]["RuleName"] == "Default")["ModifiedAt"].timestamp()  # fmt: skip
+    assert after.timestamp() == int(after.timestamp()) and deleted.timestamp() >= modified
 
 
 @pytest.mark.parametrize(("doc", "message"), [

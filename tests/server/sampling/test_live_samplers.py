@@ -1,8 +1,10 @@
 """Real centralized samplers in separate processes against a running fluoro server.
 
-The child processes poll targets every 0.5 s instead of 10 s: ``sampler._target_poller._interval``
-is the poll-interval knob of both fluoro's SDK and aws-xray-sdk (a plain attribute read by the
-poller loop).  The rule poller keeps its 5-minute interval, so a rule change can only reach the
+The child processes poll targets every 0.5 s (fluoro) or 2 s (aws-xray-sdk) instead of 10 s:
+``sampler._target_poller._interval`` is the poll-interval knob of both SDKs (a plain attribute
+the poller loop reads).  aws-xray-sdk's rule poller acts on a wake-up only at its next 1-second
+tick, so its target interval must stay above that for "within one cycle" to hold, as it does
+with the real 10 s.  The rule poller keeps its 5-minute interval, so a rule change can only reach the
 process the way it does in production: ``LastRuleModification`` in a targets response wakes it.
 """
 
@@ -25,7 +27,7 @@ from ..helpers import REPO, wait_for
 # The child prints one JSON line per decision: {"cycle": <target polls done>, "rule": <name or false>}.
 CHILD = r"""
 import json, sys, time, threading
-port, flavour, service = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, flavour, service, interval = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
 if flavour == "fluoro":
     from fluoro.core.daemon_config import DaemonConfig
     from fluoro.core.sampling.sampler import DefaultSampler
@@ -37,7 +39,7 @@ else:
     context = Context()  # upstream's connector wraps its calls in a dummy segment
 sampler = DefaultSampler()
 sampler.load_settings(DaemonConfig(f"127.0.0.1:{port}"), context)
-sampler._target_poller._interval = 0.5  # the knob: seconds between GetSamplingTargets calls
+sampler._target_poller._interval = interval  # the knob: seconds between GetSamplingTargets calls
 cycles = [0]
 work = sampler._target_poller._do_work
 def counted():
@@ -55,9 +57,11 @@ while True:
 class Child:
     """A sampler process and the decisions it printed so far."""
 
-    def __init__(self, port: int, flavour: str, service: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "AWS_XRAY_SDK_ENABLED": "true"}
-        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(port), flavour, service], env=env,
+    def __init__(self, port: int, flavour: str, service: str, interval: float) -> None:
+        # Both SDKs let AWS_XRAY_* variables override the address given in code.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_XRAY_")}
+        env.update(PYTHONPATH=str(REPO), AWS_XRAY_SDK_ENABLED="true")
+        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(port), flavour, service, str(interval)], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
         self.lines: list[dict[str, Any]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -101,12 +105,12 @@ def first_change(child: Child, mark: int, predicate: Any) -> dict[str, Any] | No
     return wait_for(find, timeout=30)
 
 
-@pytest.mark.parametrize("flavour", ["fluoro", "aws-xray-sdk"])
+@pytest.mark.parametrize(("flavour", "interval"), [("fluoro", 0.5), ("aws-xray-sdk", 2.0)])
 def test_rule_changes_reach_a_running_sampler_within_one_poll(
-    server: FluoroServer, xray: Any, quiet_default: None, flavour: str
+    server: FluoroServer, xray: Any, quiet_default: None, flavour: str, interval: float
 ) -> None:
     service = f"live-{flavour}"
-    child = Child(server.port, flavour, service)
+    child = Child(server.port, flavour, service, interval)
     try:
         # Centralized rules loaded and sampling nothing (Default: rate 0, reservoir 0).
         assert wait_for(lambda: sum(1 for line in child.lines if line["loaded"]) >= 50, timeout=30), child.lines[-3:]
