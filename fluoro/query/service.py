@@ -60,7 +60,7 @@ class QueryService:
         page_size: int = 100,
         max_window: float | None = None,
         groups: GroupResolver | None = None,
-        scan_budget: int = 2000,
+        scan_budget: int = 1000,
     ) -> None:
         self.reader = reader
         self.page_size = page_size
@@ -156,27 +156,25 @@ class QueryService:
             page = self._find(query)
             last = page.hits[-1] if (page.more and page.hits) else None
             return page.hits, self._assembled([h.trace_id for h in page.hits]), page.processed, last
+        # One store query for every candidate the budget allows (the cost is the scan, not
+        # the limit), then documents and evaluation a chunk at a time until the page is full.
+        page = self._find(replace(query, limit=max(self.scan_budget, 1)))
         hits: list[TraceHit] = []
         traces: dict[str, Trace] = {}
-        processed = scanned = 0
-        after = query.after
-        batch = max(self.page_size, 100)
-        while True:
-            page = self._find(replace(query, limit=batch, after=after))
-            processed += page.processed
-            candidates = self._assembled([h.trace_id for h in page.hits])
-            for i, hit in enumerate(page.hits):
-                scanned += 1
-                trace = candidates.get(hit.trace_id)
+        chunk = max(self.page_size, 100)
+        for begin in range(0, len(page.hits), chunk):
+            candidates = page.hits[begin : begin + chunk]
+            assembled = self._assembled([h.trace_id for h in candidates])
+            for i, hit in enumerate(candidates):
+                trace = assembled.get(hit.trace_id)
                 if trace is not None and matches(residual, trace):
                     hits.append(hit)
                     traces[hit.trace_id] = trace
-                remaining = i + 1 < len(page.hits) or page.more
-                if remaining and (len(hits) >= self.page_size or scanned >= self.scan_budget):
-                    return hits, traces, processed, hit
-            if not page.more or not page.hits:
-                return hits, traces, processed, None
-            after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
+                    if len(hits) >= self.page_size:
+                        remaining = begin + i + 1 < len(page.hits) or page.more
+                        return hits, traces, page.processed, hit if remaining else None
+        last = page.hits[-1] if (page.more and page.hits) else None
+        return hits, traces, page.processed, last
 
     def _find(self, query: TraceQuery) -> TracePage:
         try:

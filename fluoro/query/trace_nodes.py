@@ -72,12 +72,14 @@ class TraceGraph:
 
 def build(trace: Trace) -> TraceGraph:
     graph = TraceGraph(trace.segments)
+    ids: dict[int, NodeId] = {}
     for segment in trace.segments:
         for entity in walk(segment):
             graph.owner[id(entity)] = segment
             if isinstance(entity.get("id"), str):
                 graph.by_id.setdefault(entity["id"], entity)
-        graph.nodes.setdefault(node_id(segment), []).append(segment)
+        ids[id(segment)] = node = node_id(segment)
+        graph.nodes.setdefault(node, []).append(segment)
     for segment in trace.segments:
         parent_id = segment.get("parent_id")
         parent = graph.by_id.get(parent_id) if isinstance(parent_id, str) else None
@@ -86,5 +88,5 @@ def build(trace: Trace) -> TraceGraph:
         graph.callees.setdefault(parent_id, []).append(segment)  # type: ignore[arg-type]
         caller = graph.owner[id(parent)]
         doc = parent if parent is not caller else segment
-        graph.calls.append(Call(node_id(caller), node_id(segment), doc, segment))
+        graph.calls.append(Call(ids[id(caller)], ids[id(segment)], doc, segment))
     return graph

@@ -39,7 +39,8 @@ from fluoro.query.filters.ast import (
     Value,
 )
 from fluoro.query.rootcause import has_flag, root_causes
-from fluoro.query.trace_nodes import NodeId, TraceGraph, build, node_id
+from fluoro.query.summaries import root_segment
+from fluoro.query.trace_nodes import NodeId, TraceGraph, build
 from fluoro.store.api import SegmentBatch
 
 
@@ -225,8 +226,6 @@ class TraceView:
 
     @cached_property
     def root_segment(self) -> Doc | None:
-        from fluoro.query.summaries import root_segment
-
         return root_segment(self.trace)
 
     @cached_property
@@ -461,4 +460,4 @@ def matches(node: Node | None, trace: Trace | TraceView) -> bool:
     return _logic(node, lambda leaf: _trace(leaf, view))
 
 
-__all__ = ["TraceView", "matches", "node_id", "selects"]
+__all__ = ["TraceView", "matches", "selects"]

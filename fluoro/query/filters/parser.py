@@ -390,9 +390,10 @@ class _Parser:
         try:
             inner = _parse(expression, self.groups, (*self.expanding, ref))
         except FilterError as exc:
-            if exc.text == expression:  # an error inside this group's own expression
-                raise self.fail(f"in group {value!r}: {exc}", tok) from None
-            raise self.fail(str(exc), tok) from None
+            reason = exc.reason
+            if exc.text == expression and not reason.startswith(("in group ", "group ")):
+                reason = f"in group {value!r}: {reason} (position {exc.pos} of the group's expression)"
+            raise self.fail(reason, tok) from None
         return Const(True) if inner is None else inner
 
     def rootcause_json(self, tok: Token) -> Node:

@@ -139,8 +139,42 @@ def compile_filter(node: Node | None, window_sql: str, window_params: list[Any])
     where = compiler.node(node, params)
     prefilters: list[tuple[str, list[Any]]] = []
     for item in node.items if isinstance(node, And) else (node,):
+        sub_params: list[Any] = []
         if isinstance(item, Annotation) or (isinstance(item, Compare) and item.field == "user"):
-            sub_params: list[Any] = []
             sql = compiler.node(item, sub_params).replace("t.trace_key IN", "trace_key IN", 1)
             prefilters.append((sql, sub_params))
+            continue
+        cond = _implied_row(item, sub_params)
+        if cond is not None:
+            bound: list[Any] = []
+            sql = compiler.semi("segments", cond, sub_params, bound).replace("t.trace_key IN", "trace_key IN", 1)
+            prefilters.append((sql, bound))
     return Compiled(where, params, prefilters)
+
+
+# Root-row columns: a root with the value implies some row of the trace has it.  Only
+# usually selective keywords narrow: a semi-join that keeps half the traces (http.method,
+# responsetime) measured slower than aggregating everything (BENCHMARKS.md).
+_ROW_COLUMNS = {"http.status": "http_status", "http.url": "http_url", "http.useragent": "user_agent",
+                "http.clientip": "client_ip"}  # fmt: skip
+_ROW_FLAGS = {"fault": "fault", "error": "error", "throttle": "any_throttle", "partial": "in_progress"}
+
+
+def _implied_row(node: Node, params: list[Any]) -> str | None:
+    """A condition on single ``segments`` rows that every matching trace has a row for, or None.
+
+    Used only to narrow which traces are aggregated (whole traces are kept), so the
+    trace-level condition is still evaluated exactly afterwards.
+    """
+    if isinstance(node, Flag) and node.name in _ROW_FLAGS:
+        return _ROW_FLAGS[node.name]
+    if isinstance(node, Not) and node.item == Flag("ok"):
+        return "(fault OR error OR throttle)"
+    if isinstance(node, Present) and node.field in _ROW_COLUMNS:
+        return f"{_ROW_COLUMNS[node.field]} IS NOT NULL"
+    if isinstance(node, Compare) and node.field in _ROW_COLUMNS:
+        if isinstance(node.value, str):
+            return _string_op(_ROW_COLUMNS[node.field], node.op, params, node.value)
+        params.append(node.value)
+        return f"{_ROW_COLUMNS[node.field]} {_NUMBER_OPS[node.op]} ?"
+    return None

@@ -115,7 +115,7 @@ _leaf = st.one_of(
     st.builds(Annotation, st.sampled_from(["k", "n"]), st.sampled_from(["=", "!="]), st.booleans()),
     st.booleans().map(Const),
 )  # fmt: skip
-expressions = st.recursive(
+_nested = st.recursive(
     _leaf,
     lambda inner: st.one_of(
         st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
@@ -123,6 +123,13 @@ expressions = st.recursive(
         inner.map(Not),
     ),
     max_leaves=6,
+)
+# Single keywords and top-level conjunctions are what the store narrows rows for: draw them often.
+expressions = st.one_of(
+    _leaf,
+    _leaf.map(Not),
+    st.lists(st.one_of(_leaf, _leaf.map(Not)), min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+    _nested,
 )
 
 
@@ -166,3 +173,30 @@ def test_generated_expressions_cover_every_pushed_feature() -> None:
 
     collect()
     assert claimed <= seen
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_hostile_strings_are_parameters_not_sql(value: str) -> None:
+    """A user string (quotes, SQL, NULs, escapes) reaches DuckDB only as a bound value."""
+    from fluoro.query.filters import parse
+
+    store = open_store("memory")
+    try:
+        tid = f"1-{_hex(BASE, 8)}-{_hex(1, 24)}"
+        other = f"1-{_hex(BASE + 1, 8)}-{_hex(2, 24)}"
+        batch = SegmentBatch()
+        for trace_id, user in ((tid, value), (other, value + "'")):
+            doc = {"id": _hex(int(trace_id[-4:], 16) + 1, 16), "trace_id": trace_id, "name": "s",
+                   "start_time": BASE + 0.5, "end_time": BASE + 1, "user": user,
+                   "annotations": {"k": user}, "http": {"request": {"url": user}}}  # fmt: skip
+            ingest(batch, json.dumps(doc).encode(), 1.0)
+        store.write(ArrowBatch.from_batch(batch))
+        quoted = json.dumps(value)
+        for expression in (f"user = {quoted}", f"annotation.k = {quoted}", f"http.url = {quoted}",
+                           f'user = {quoted} or annotation.k != {quoted}'):  # fmt: skip
+            page = store.find_traces(TraceQuery(BASE, BASE + 100, filter=parse(expression), limit=10))
+            assert {h.trace_id for h in page.hits} == ({tid} if "!=" not in expression else {tid, other})
+        assert store.stats()["segments"] == 2
+    finally:
+        store.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fluoro.query.assemble import Trace, assemble
 from fluoro.query.filters import FilterError, parse
 from fluoro.query.filters.ast import (
     And,
@@ -22,9 +25,11 @@ from fluoro.query.filters.ast import (
     Selector,
     Service,
 )
+from fluoro.query.filters.evaluate import matches
 from fluoro.query.filters.tokens import tokenize
+from fluoro.store.api import StoredDocument
 
-from .filter_scenarios import EXPECTED, EXTRA, resolve_group
+from .filter_scenarios import EXPECTED, EXTRA, build, resolve_group
 
 
 @pytest.mark.parametrize("text", [e for e, _ in EXPECTED + EXTRA])
@@ -138,21 +143,34 @@ _PIECES = st.sampled_from([
 ])  # fmt: skip
 
 
+def _scenario_traces() -> list[Trace]:
+    ids, docs = build(1_700_000_000)
+    return [
+        assemble(t, [StoredDocument(t, d["id"], False, 1.0, json.dumps(d).encode()) for d in docs if d["trace_id"] == t])
+        for t in ids.values()
+    ]
+
+
+_TRACES = _scenario_traces()
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_PIECES, max_size=14).map(" ".join) | st.text(max_size=60))
 def test_random_text_parses_or_fails_cleanly(text: str) -> None:
+    """Random text is either a FilterError with a position or a tree every trace can be evaluated on."""
     try:
-        parse(text, lambda kind, value: "ok" if value == "x" else None)
+        node = parse(text, lambda kind, value: "ok" if value == "x" else None)
     except FilterError as exc:
         assert 0 <= exc.pos <= len(text)
+        return
+    for trace in _TRACES:
+        assert matches(node, trace) in (True, False)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
 def test_hostile_strings_stay_values(value: str) -> None:
     """Any string, JSON-escaped, comes back as exactly that value, never as syntax."""
-    import json
-
     quoted = json.dumps(value)
     assert parse(f"user = {quoted}") == Compare("user", "=", value)
     assert parse(f"annotation[k] = {quoted} and ok") == And((Annotation("k", "=", value), Flag("ok")))
