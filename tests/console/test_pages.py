@@ -223,6 +223,15 @@ def test_settings_crud_round_trips_through_the_api(page: Any, server: Any, datas
     page.locator('tr[data-group="slow-checkout"]').get_by_role("button", name="Delete").click()
     page.wait_for_selector('tr[data-group="slow-checkout"]', state="detached")
     assert "slow-checkout" not in {g["GroupName"] for g in xray.get_groups()["Groups"]}
+    # The Default rule: only its reservoir and rate are editable, as in X-Ray.
+    open_page(page, "#/settings", "settings")
+    page.locator('tr[data-rule="Default"]').get_by_role("button", name="Edit").click()
+    assert page.locator('#rule-form [name="Priority"]').is_disabled()
+    page.locator('#rule-form [name="FixedRate"]').fill("0.1")
+    page.locator("#rule-form").get_by_role("button", name="Save").click()
+    page.wait_for_selector('tr[data-rule="Default"] td:text-is("10.0%")')
+    rules = {r["SamplingRule"]["RuleName"]: r["SamplingRule"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]}
+    assert rules["Default"]["FixedRate"] == 0.1 and rules["Default"]["Priority"] == 10000
     # A rejected create shows the API's message and keeps the form.
     page.locator("#new-rule").click()
     page.locator('#rule-form [name="RuleName"]').fill("bad-rate")
@@ -267,11 +276,17 @@ def test_opening_a_batch_get_traces_file_renders_without_storing(page: Any, serv
     _no_errors(page)
 
 
-def test_narrow_window_and_live_view(browser: Any, server: Any, dataset: dict[str, str]) -> None:
+def test_narrow_window_and_live_view(browser: Any, server: Any, dataset: dict[str, str], screenshots: Path) -> None:
     context = browser.new_context(viewport={"width": 420, "height": 800})
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    for fragment, ready in [("#/map", "map"), (f"#/trace/{dataset['ok']}", "trace"), ("#/analytics", "analytics"),
+                            ("#/settings", "settings")]:
+        pg.goto(f"http://127.0.0.1:{server.port}/{fragment}")
+        pg.wait_for_selector(f'#view[data-ready="{ready}"]')
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 440, ready
+        pg.screenshot(path=str(screenshots / f"narrow-{ready}.png"), full_page=True)
     pg.goto(f"http://127.0.0.1:{server.port}/#/traces?range=1h&live=1")
     pg.wait_for_selector('#view[data-ready="traces"]')
     assert pg.evaluate("document.documentElement.scrollWidth") <= 440

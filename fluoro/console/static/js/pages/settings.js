@@ -13,10 +13,13 @@ const RULE_DEFAULTS = { Priority: 1000, ReservoirSize: 1, FixedRate: 0.05, Servi
 
 function ruleForm(rule, onSave, onCancel) {
   const editing = Boolean(rule);
+  // X-Ray lets only the Default rule's reservoir and rate change.
+  const locked = (key) => editing && (key === "RuleName" || key === "ResourceARN" ||
+    (rule.RuleName === "Default" && key !== "ReservoirSize" && key !== "FixedRate"));
   const values = { ...RULE_DEFAULTS, ...(rule || {}) };
   const inputs = {};
   const fields = RULE_FIELDS.map(([key, type, label]) => {
-    const input = h("input", { name: key, type, value: values[key] ?? "", step: type === "number" ? "any" : undefined, required: ["RuleName", "Priority", "ReservoirSize", "FixedRate"].includes(key), disabled: editing && (key === "RuleName" || key === "ResourceARN") });
+    const input = h("input", { name: key, type, value: values[key] ?? "", step: type === "number" ? "any" : undefined, required: ["RuleName", "Priority", "ReservoirSize", "FixedRate"].includes(key), disabled: locked(key) });
     inputs[key] = input;
     return h("label", {}, label, input);
   });
@@ -28,7 +31,7 @@ function ruleForm(rule, onSave, onCancel) {
     ev.preventDefault();
     const out = {};
     for (const [key, type] of RULE_FIELDS) {
-      if (editing && (key === "RuleName" || key === "ResourceARN")) continue;
+      if (locked(key)) continue;
       out[key] = type === "number" ? Number(inputs[key].value) : inputs[key].value;
     }
     try { await onSave(out); } catch (err) { status.replaceChildren(errorBox(err)); }
