@@ -18,7 +18,8 @@ import msgspec
 
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import FilterError, parse
-from fluoro.query.filters.ast import walk
+from fluoro.query.filters.ast import Node, split
+from fluoro.query.filters.evaluate import matches
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
 from fluoro.query.rollup import store_link_resolver
@@ -49,30 +50,27 @@ class GraphQueries:
         self.max_traces = max_traces
 
     # ---- the trace path (GetTraceGraph, group filters)
-    def _graphs(self, docs: Iterable[StoredDocument]) -> list[tuple[str, TraceGraph]]:
+    def _graphs(self, docs: Iterable[StoredDocument], keep: Node | None = None) -> list[tuple[str, TraceGraph]]:
+        """Each trace's graph; with ``keep``, only the traces that filter matches."""
         by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
         for stored in docs:
             by_trace[stored.trace_id].append(stored)
         resolve = store_link_resolver(self.store)
-        return [(tid, trace_graph(assemble(tid, found).segments, resolve)) for tid, found in by_trace.items()]
+        traces = (assemble(tid, found) for tid, found in by_trace.items())
+        return [(t.id, trace_graph(t.segments, resolve)) for t in traces if keep is None or matches(keep, t)]
 
     def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
         try:
             node = parse(text)
         except FilterError as exc:
             raise InvalidQuery(f"The group's filter expression is invalid: {exc}") from None
-        supported = self.store.capabilities().filter_nodes
-        if node is not None:
-            for item in walk(node):
-                if item.kind not in supported:
-                    raise InvalidQuery(
-                        f"The group's filter expression uses {item.kind}, which is not supported"
-                    )
+        # The store narrows by what it can evaluate; the rest is evaluated on assembled traces.
+        pushed, residual = split(node, self.store.capabilities().filter_nodes)
         ids: list[str] = []
         after = None
         while len(ids) < self.max_traces:
             query = TraceQuery(
-                start, end, filter=node, limit=min(1000, self.max_traces - len(ids)), after=after
+                start, end, filter=pushed, limit=min(1000, self.max_traces - len(ids)), after=after
             )
             try:
                 page = self.store.find_traces(query)
@@ -86,7 +84,7 @@ class GraphQueries:
             after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
         sums: dict[tuple[int, str], Stats] = {}
         for i in range(0, len(ids), 500):
-            for _, graph in self._graphs(self.store.documents(ids[i : i + 500])):
+            for _, graph in self._graphs(self.store.documents(ids[i : i + 500]), residual):
                 for row in rows_for(graph):
                     if not (row.bucket < end and row.bucket + 60 > start):
                         continue

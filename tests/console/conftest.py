@@ -23,8 +23,10 @@ HOSTILE = '<img src=x onerror="window.__xss=1">'
 HOSTILE_SCRIPT = "<script>window.__xss=2</script>"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while
+    it is started, which would break later tests that call asyncio.run."""
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     try:
