@@ -221,7 +221,11 @@ def test_settings_crud_round_trips_through_the_api(page: Any, server: Any, datas
     page.locator("#group-form").get_by_role("button", name="Save").click()
     page.wait_for_selector('tr[data-group="slow-checkout"] td:text-is("http.status = 500")')
     assert xray.get_group(GroupName="slow-checkout")["Group"]["FilterExpression"] == "http.status = 500"
-    # The group narrows the traces page.
+    # The group narrows the map and the traces page.
+    if not server.stubbed_graph:
+        open_page(page, "#/map?range=1d&group=slow-checkout", "map")
+        page.wait_for_selector(".map-node")
+        assert set(page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)")) == {"checkout"}
     open_page(page, "#/traces?range=1d&group=slow-checkout", "traces")
     assert page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["fault"]]
     open_page(page, "#/settings", "settings")
