@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 
 from fluoro.server import FluoroServer
-from tests.server.helpers import FIXTURES, start_server, wait_for, xray_client
+from tests.server.helpers import start_server, wait_for, xray_client
 
 CHROMIUM = os.environ.get("FLUORO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,32 +60,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"console screenshots in {folder}: {', '.join(shots)}")
 
 
-def _service_graph_fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / "service-graph" / name).read_text())
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[FluoroServer]:
-    """A real server. The graph operations are built on another branch: until they exist here,
-    a test-only stub answers GetServiceGraph/GetTraceGraph with the recorded AWS fixture."""
-    from fluoro.api import app
-
-    stubbed: list[str] = []
-    graph = _service_graph_fixture("devguide-client-ec2-dynamodb-sns.json")
-
-    async def stub_graph(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
-        return graph
-
-    for op in ("GetServiceGraph", "GetTraceGraph"):
-        if op not in app.HANDLERS:
-            app.HANDLERS[op] = stub_graph
-            stubbed.append(op)
     srv = start_server()
-    srv.stubbed_graph = bool(stubbed)  # type: ignore[attr-defined]
     yield srv
     srv.stop()
-    for op in stubbed:
-        app.HANDLERS.pop(op, None)
 
 
 def _send_with_sdk(port: int) -> dict[str, str]:
@@ -186,14 +165,13 @@ def dataset(server: FluoroServer) -> dict[str, str]:
         return len(found) == len(ids)
 
     assert wait_for(stored), "the traces sent by the SDK did not arrive"
-    if not server.stubbed_graph:  # type: ignore[attr-defined]
-        now = time.time()
+    now = time.time()
 
-        def rolled_up() -> bool:
-            answer = xray.get_service_graph(StartTime=now - 3600, EndTime=now + 60)
-            return {"checkout", "hostile", "slow-job"} <= {s["Name"] for s in answer["Services"]}
+    def rolled_up() -> bool:  # the map is kept by a background rollup a few seconds behind
+        answer = xray.get_service_graph(StartTime=now - 3600, EndTime=now + 60)
+        return {"checkout", "hostile", "slow-job"} <= {s["Name"] for s in answer["Services"]}
 
-        assert wait_for(rolled_up, timeout=60), "the service graph never showed the traces sent"
+    assert wait_for(rolled_up, timeout=60), "the service graph never showed the traces sent"
     return ids
 
 

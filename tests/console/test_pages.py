@@ -30,10 +30,11 @@ def test_every_page_renders_without_console_errors(page: Any, dataset: dict[str,
 
 
 def test_map_shows_the_graph_nodes_and_edges(page: Any, server: Any, dataset: dict[str, str]) -> None:
-    graph = json.loads((FIXTURES / "service-graph" / "devguide-client-ec2-dynamodb-sns.json").read_text())
-    if not server.stubbed_graph:  # the real GetServiceGraph: what the SDK sent (the dataset waits for it)
-        now = time.time()
-        graph = xray_client(server.port).get_service_graph(StartTime=now - 3600, EndTime=now + 60)
+    now = time.time()
+    graph = xray_client(server.port).get_service_graph(StartTime=now - 3600, EndTime=now + 60)
+    # What the SDK sent: three services called by their clients, DynamoDB and SQL behind checkout.
+    assert {(s["Name"], s.get("Type")) for s in graph["Services"]} >= {
+        ("checkout", "client"), ("checkout", None), ("Orders", "AWS::DynamoDB::Table"), ("slow-job", None)}
     open_page(page, "#/map", "map")
     page.wait_for_selector(".map-node")
     names = sorted(page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)"))
@@ -42,14 +43,12 @@ def test_map_shows_the_graph_nodes_and_edges(page: Any, server: Any, dataset: di
     by_ref = {s["ReferenceId"]: s["Name"] for s in graph["Services"]}
     assert edges == sorted(f"{s['Name']}>{by_ref[e['ReferenceId']]}" for s in graph["Services"] for e in s["Edges"])
     kinds = set(page.locator(".map-node .icon").evaluate_all("els => els.map(e => e.dataset.kind)"))
-    if server.stubbed_graph:
-        assert kinds == {"client", "ec2", "dynamodb", "sns"}
-        # The EC2 node had 1 error in 4 requests: its ring shows ok and error shares.
-        ring = page.locator('.map-node[data-name="xray-sample.elasticbeanstalk.com"][data-type="AWS::EC2::Instance"] [data-share]')
-        assert sorted(ring.evaluate_all("els => els.map(e => e.dataset.share)")) == ["error", "ok"]
-    target = next(s for s in graph["Services"] if s.get("Type") != "client" and s.get("SummaryStatistics")
-                  and s["Name"] in ("checkout", "xray-sample.elasticbeanstalk.com"))
-    page.locator(f'.map-node[data-name="{target["Name"]}"][data-type="{target.get("Type", "")}"]').click()
+    assert {"client", "dynamodb", "sql", "service"} <= kinds
+    # checkout served one ok and one faulted request: its ring shows both shares.
+    ring = page.locator('.map-node[data-name="checkout"][data-type=""] [data-share]')
+    assert sorted(ring.evaluate_all("els => els.map(e => e.dataset.share)")) == ["fault", "ok"]
+    target = next(s for s in graph["Services"] if s["Name"] == "checkout" and s.get("Type") != "client")
+    page.locator('.map-node[data-name="checkout"][data-type=""]').click()
     page.wait_for_selector("#selection svg.chart")
     assert page.locator("#selection svg.chart rect").count() > 0
     assert page.locator("#generated-filter").inner_text() == f'service("{target["Name"]}")'
@@ -103,6 +102,8 @@ def test_timeline_shows_segments_and_nested_subsegments(page: Any, dataset: dict
     for tab, text in [("Annotations", "c-42"), ("Metadata", '"items": 3'), ("HTTP", "/checkout"), ("Raw JSON", '"name": "checkout"')]:
         page.get_by_role("tab", name=tab).click()
         assert text in page.locator("#detail-panel").inner_text(), tab
+    page.locator('#trace-map .map-node[data-name="Orders"]').click()
+    assert page.locator("#map-side #selection h2").inner_text() == "Node Orders"
     page.locator("#critical").check()
     assert page.locator("#timeline .tl-row.critical").count() >= 2
     _no_errors(page)
@@ -174,11 +175,10 @@ def test_hostile_data_is_shown_as_text(page: Any, server: Any, dataset: dict[str
     assert f"{HOSTILE} (in progress)" in page.locator("#timeline .tl-text").all_inner_texts()
     open_page(page, "#/analytics?range=1d", "analytics")
     assert HOSTILE in page.locator("#view").inner_text()
-    if not server.stubbed_graph:  # the real map holds the node named with markup
-        open_page(page, "#/map", "map")
-        assert HOSTILE in page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)")
-        page.locator(f".map-node[aria-label^='{HOSTILE[:8]}']").first.click()
-        assert HOSTILE in page.locator("#selection h2").inner_text()
+    open_page(page, "#/map", "map")  # the map holds the node named with markup
+    assert HOSTILE in page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)")
+    page.locator(f".map-node[aria-label^='{HOSTILE[:8]}']").first.click()
+    assert HOSTILE in page.locator("#selection h2").inner_text()
     assert page.evaluate("window.__xss") is None
     assert page.locator("#view img, #view script").count() == 0
     assert HOSTILE_SCRIPT  # the annotation value, checked through the table chips above
@@ -222,10 +222,9 @@ def test_settings_crud_round_trips_through_the_api(page: Any, server: Any, datas
     page.wait_for_selector('tr[data-group="slow-checkout"] td:text-is("http.status = 500")')
     assert xray.get_group(GroupName="slow-checkout")["Group"]["FilterExpression"] == "http.status = 500"
     # The group narrows the map and the traces page.
-    if not server.stubbed_graph:
-        open_page(page, "#/map?range=1d&group=slow-checkout", "map")
-        page.wait_for_selector(".map-node")
-        assert set(page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)")) == {"checkout"}
+    open_page(page, "#/map?range=1d&group=slow-checkout", "map")
+    page.wait_for_selector(".map-node")
+    assert set(page.locator(".map-node").evaluate_all("els => els.map(e => e.dataset.name)")) == {"checkout"}
     open_page(page, "#/traces?range=1d&group=slow-checkout", "traces")
     assert page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["fault"]]
     open_page(page, "#/settings", "settings")

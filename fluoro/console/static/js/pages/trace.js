@@ -2,8 +2,8 @@
 
 import { ApiError, xray } from "../api.js";
 import { copyText, fmtDuration, fmtTime, h, statusOf } from "../dom.js";
-import { legend, renderMap } from "../mapview.js";
-import { setParams } from "../state.js";
+import { legend, renderMap, selectionPanel } from "../mapview.js";
+import { hashFor, setParams } from "../state.js";
 import { buildTree, renderTimeline } from "../timeline.js";
 import { errorBox } from "../widgets.js";
 
@@ -92,10 +92,12 @@ export function renderTraceDetail(view, trace, { selectedRow, services, source }
   copy.addEventListener("click", () => copyText(trace.Id).then(() => { copy.textContent = "Copied"; setTimeout(() => { copy.textContent = "Copy trace ID"; }, 1500); }));
   const critical = h("input", { type: "checkbox", id: "critical" });
   const mapBox = h("div.map-wrap", { id: "trace-map" });
+  const mapSide = h("div", { id: "map-side" });
+  const viewTraces = (filter) => { location.hash = hashFor("traces", "", new URLSearchParams({ range: "1d", filter })); };
   view.replaceChildren(
     h("h1", {}, "Trace ", h("span.mono", { id: "trace-id" }, trace.Id ?? "(no id)"), " ", copy),
     h("p.muted", {}, `${fmtTime(tree.start)} · duration ${fmtDuration(trace.Duration ?? tree.end - tree.start)} · ${tree.byId.size} segments and subsegments${trace.LimitExceeded ? " · limit exceeded: partial" : ""}${source ? ` · ${source}` : ""}`),
-    h("h2", {}, "Trace map"), legend(), mapBox,
+    h("h2", {}, "Trace map"), legend(), mapBox, mapSide,
     h("h2", {}, "Segments timeline"),
     h("div.toolbar", {},
       h("label", { style: "flex-direction:row;align-items:center;gap:6px" }, critical, "Highlight critical path"),
@@ -116,7 +118,9 @@ export function renderTraceDetail(view, trace, { selectedRow, services, source }
   // The map arrives on its own (GetTraceGraph), so a large trace's timeline is not kept waiting.
   mapBox.replaceChildren(h("p.muted", {}, services ? "Loading the trace map…" : "No map for this trace."));
   Promise.resolve(services).then((list) => {
-    if (list && list.length) return renderMap(mapBox, list, {});
+    if (list && list.length) {
+      return renderMap(mapBox, list, { onSelect: (selection, byId) => mapSide.replaceChildren(selectionPanel(selection, byId, { viewTraces: source ? null : viewTraces })) });
+    }
     if (services) mapBox.replaceChildren(h("p.muted", {}, "No map for this trace."));
     return null;
   }).catch((err) => mapBox.replaceChildren(h("p.notice", {}, `Trace map unavailable: ${err.message}`)));
