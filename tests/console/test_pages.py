@@ -150,6 +150,12 @@ def test_filter_narrows_the_table_and_a_mistake_shows_its_position(page: Any, da
     page.locator("th", has_text="Response time").locator("button").click()
     times = page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.children[5].textContent)")
     assert [_seconds(t) for t in times] == sorted((_seconds(t) for t in times), reverse=True)
+    # A trace id typed in the box opens the trace, in X-Ray or W3C form.
+    w3c = dataset["ok"][2:].replace("-", "")
+    page.fill("#filter", w3c)
+    page.get_by_role("button", name="Run query").click()
+    page.wait_for_selector('#view[data-ready="trace"]')
+    assert page.locator("#trace-id").inner_text() == dataset["ok"]
     # A syntax error: the message and the position under the expression.
     bad = "http.status = 500 AND ("
     open_page(page, "#/traces?range=1d&filter=" + bad.replace(" ", "%20").replace("(", "%28"), "traces")

@@ -16,6 +16,14 @@ const COLUMNS = [
   { key: "annotations", label: "Annotations", get: (t) => Object.keys(t.Annotations || {}).join(",") },
 ];
 
+/** A trace id typed in the filter box, X-Ray (1-8hex-24hex) or W3C (32 hex) form, as X-Ray's id. */
+export function traceIdIn(text) {
+  const value = text.trim().toLowerCase();
+  if (/^1-[0-9a-f]{8}-[0-9a-f]{24}$/.test(value)) return value;
+  if (/^[0-9a-f]{32}$/.test(value)) return `1-${value.slice(0, 8)}-${value.slice(8)}`;
+  return null;
+}
+
 /** The group's own expression combined with the user's; `offset` maps error positions back. */
 export async function effectiveFilter(groupName, filter) {
   if (!groupName) return { text: filter, offset: 0 };
@@ -76,7 +84,12 @@ export async function render(view, { params }) {
     timeRangeControl(params), groupControl(params),
     h("label.filter", {}, "Filter expression", input),
     h("button.primary", { type: "submit" }, "Run query"));
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); setParams({ filter: input.value.trim() || null, start: params.get("start"), end: params.get("end") }); });
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const typed = traceIdIn(input.value);
+    if (typed) { location.hash = hashFor("trace", typed); return; }
+    setParams({ filter: input.value.trim() || null, start: params.get("start"), end: params.get("end") });
+  });
   const status = h("div", { id: "query-status", "aria-live": "polite" });
   const chart = h("div", { id: "histogram" });
   const refiners = h("div.refiners", { id: "refiners" });
