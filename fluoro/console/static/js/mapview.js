@@ -146,7 +146,9 @@ export function selectionPanel(selection, byId, { viewTraces, minutes } = {}) {
   const title = isEdge ? `${byId.get(selection.edge.source).Name} → ${byId.get(selection.edge.target).Name}` : selection.node.Name;
   const data = isEdge ? selection.edge.data : selection.node;
   const hs = health(data.SummaryStatistics);
-  const filter = filterFor(selection, byId);
+  const base = filterFor(selection, byId);
+  let filter = base;
+  const code = h("code.mono", { id: "generated-filter" }, filter);
   const rows = hs ? [["Requests", hs.total], ["Traces/min", minutes ? (hs.total / minutes).toFixed(2) : "–"], ["Average response", fmtDuration(hs.avg)],
     ["OK", hs.ok], ["Errors (4xx)", hs.error], ["Throttles (429)", hs.throttle], ["Faults (5xx)", hs.fault]] : [["Statistics", "none recorded (client or unknown node)"]];
   const panel = h("section.panel", { "aria-label": "Selection", id: "selection" },
@@ -154,8 +156,14 @@ export function selectionPanel(selection, byId, { viewTraces, minutes } = {}) {
     isEdge ? null : h("p.muted", {}, selection.node.Type || "service", selection.node.State ? ` · ${selection.node.State}` : ""),
     h("dl.kv", {}, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
     h("h3", {}, isEdge ? "Response time (caller's view, incl. network)" : "Response time distribution"),
-    histogram([{ points: data.ResponseTimeHistogram || [] }]),
-    h("p", {}, h("code.mono", { id: "generated-filter" }, filter)),
+    histogram([{ points: data.ResponseTimeHistogram || [] }], {
+      onPick: (low, high) => {
+        filter = `${base} { responsetime >= ${+low.toFixed(3)} AND responsetime <= ${+high.toFixed(3)} }`;
+        code.textContent = filter;
+      },
+    }),
+    h("p.muted", {}, "Choose a bar to narrow to its response times."),
+    h("p", {}, code),
     viewTraces ? h("button.primary", { onclick: () => viewTraces(filter) }, "View traces") : null);
   return panel;
 }

@@ -52,7 +52,7 @@ export function groupControl(params) {
 }
 
 /** Bars for [{Value, Count}] (X-Ray histograms) or plain values; one or two series. */
-export function histogram(seriesList, { width = 520, height = 160, buckets = 24, title = "Response time" } = {}) {
+export function histogram(seriesList, { width = 520, height = 160, buckets = 24, title = "Response time", onPick } = {}) {
   const all = seriesList.flatMap((series) => series.points.map((p) => p.Value));
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title} histogram` });
   if (!all.length) {
@@ -74,6 +74,16 @@ export function histogram(seriesList, { width = 520, height = 160, buckets = 24,
     const barH = (share / top) * plotH;
     const bar = s("rect", { class: seriesList[si].cls || "bar", x: left + (i * seriesList.length + si) * barW, y: 8 + plotH - barH, width: Math.max(1, barW - 1), height: barH });
     bar.append(s("title", {}, `${fmtDuration(i * step)}–${fmtDuration((i + 1) * step)}: ${(share * 100).toFixed(1)}%`));
+    if (onPick && share > 0) {
+      // A bar narrows to its response-time range (the X-Ray console's histogram selection).
+      const pick = () => onPick(i * step, (i + 1) * step);
+      Object.assign(bar.dataset, { low: String(i * step), high: String((i + 1) * step) });
+      bar.setAttribute("tabindex", "0");
+      bar.setAttribute("role", "button");
+      bar.style.cursor = "pointer";
+      bar.addEventListener("click", pick);
+      bar.addEventListener("keydown", (ev) => { if (ev.key === "Enter") pick(); });
+    }
     svg.append(bar);
   }));
   svg.append(s("line", { x1: left, x2: width - 6, y1: 8 + plotH, y2: 8 + plotH, stroke: "#999" }));
