@@ -126,7 +126,8 @@ export async function renderMap(container, services, { minutes, onSelect } = {})
     svg.setAttribute("width", String(width * zoom));
     svg.setAttribute("height", String(height * zoom));
   };
-  const fit = () => setZoom(Math.min(1, (container.clientWidth - 4) / width));
+  // Fit the width, but never so small that labels cannot be read: the box scrolls instead.
+  const fit = () => setZoom(Math.max(0.6, Math.min(1, (container.clientWidth - 4) / width)));
   const controls = h("div.map-zoom", {},
     h("button", { type: "button", "aria-label": "Zoom out", onclick: () => setZoom(zoom / 1.25) }, "−"),
     h("button", { type: "button", "aria-label": "Zoom in", onclick: () => setZoom(zoom * 1.25) }, "+"),
