@@ -18,14 +18,13 @@ import msgspec
 
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import FilterError, parse
-from fluoro.query.filters.ast import Node, split
-from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.search import matching_traces
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
 from fluoro.query.rollup import store_link_resolver
 from fluoro.query.selector import Selector, SelectorError, parse_selector
 from fluoro.query.service import InvalidQuery, _number, _valid_trace_id
-from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceQuery, TraceReader
+from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceReader
 
 MAX_TRACE_GRAPH_IDS = 5
 PERIODS = (60, 300)
@@ -50,14 +49,12 @@ class GraphQueries:
         self.max_traces = max_traces
 
     # ---- the trace path (GetTraceGraph, group filters)
-    def _graphs(self, docs: Iterable[StoredDocument], keep: Node | None = None) -> list[tuple[str, TraceGraph]]:
-        """Each trace's graph; with ``keep``, only the traces that filter matches."""
+    def _graphs(self, docs: Iterable[StoredDocument]) -> list[tuple[str, TraceGraph]]:
         by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
         for stored in docs:
             by_trace[stored.trace_id].append(stored)
         resolve = store_link_resolver(self.store)
-        traces = (assemble(tid, found) for tid, found in by_trace.items())
-        return [(t.id, trace_graph(t.segments, resolve)) for t in traces if keep is None or matches(keep, t)]
+        return [(tid, trace_graph(assemble(tid, found).segments, resolve)) for tid, found in by_trace.items()]
 
     def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
         try:
@@ -65,31 +62,17 @@ class GraphQueries:
         except FilterError as exc:
             raise InvalidQuery(f"The group's filter expression is invalid: {exc}") from None
         # The store narrows by what it can evaluate; the rest is evaluated on assembled traces.
-        pushed, residual = split(node, self.store.capabilities().filter_nodes)
-        ids: list[str] = []
-        after = None
-        while len(ids) < self.max_traces:
-            query = TraceQuery(
-                start, end, filter=pushed, limit=min(1000, self.max_traces - len(ids)), after=after
-            )
-            try:
-                page = self.store.find_traces(query)
-            except FilterUnsupported as exc:
-                raise InvalidQuery(
-                    f"The group's filter expression uses {exc}, which is not supported"
-                ) from None
-            ids.extend(h.trace_id for h in page.hits)
-            if not page.more or not page.hits:
-                break
-            after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
+        resolve = store_link_resolver(self.store)
         sums: dict[tuple[int, str], Stats] = {}
-        for i in range(0, len(ids), 500):
-            for _, graph in self._graphs(self.store.documents(ids[i : i + 500]), residual):
-                for row in rows_for(graph):
+        try:
+            for _, trace in matching_traces(self.store, start, end, node, max_traces=self.max_traces):
+                for row in rows_for(trace_graph(trace.segments, resolve)):
                     if not (row.bucket < end and row.bucket + 60 > start):
                         continue
                     bucket = (row.bucket // period) * period if period else int(start // 60) * 60
                     sums.setdefault((bucket, row.key), Stats()).merge(row)
+        except FilterUnsupported as exc:
+            raise InvalidQuery(f"The group's filter expression uses {exc}, which is not supported") from None
         return [
             GraphRow(b, k, s.ok, s.error, s.throttle, s.fault, s.total, s.response_time, s.samples, s.first, s.last,
                      dict(s.histogram))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from fluoro.query.assemble import Doc
-from fluoro.query.trace_nodes import TraceGraph, node_id
+from fluoro.query.trace_nodes import TraceGraph
 
 _FLAG_STATUS = {"fault": (500, 600), "error": (400, 500)}
 COVERAGE_THRESHOLD = 0.5
@@ -112,7 +112,7 @@ def _services(graph: TraceGraph, path: list[Doc], entry: Any) -> list[dict[str, 
         owner = graph.owner_of(entity)
         if owner is not current:
             current = owner
-            service = node_id(owner).as_service_id()
+            service = graph.node_of(owner).as_service_id()
             service["EntityPath"] = []
             service["Inferred"] = owner.get("inferred") is True
             services.append(service)

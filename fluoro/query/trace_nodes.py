@@ -6,7 +6,8 @@ the table).  An edge is one call: from the node owning the caller entity to
 the node of the callee segment.  Its measurements come from the caller's
 subsegment, as X-Ray's edges do ("the edge uses the upstream service's
 subsegment"); when the parent is itself a segment (Lambda's two segments),
-from the callee segment.  The graph helper's module may replace this one.
+from the callee segment.  Node identity is ``fluoro.query.nodes``'s (the service graph's);
+this module adds what filters need on top: the documents behind each node and call.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fluoro.query.assemble import Doc, Trace, walk
+from fluoro.query.nodes import called_node, segment_node
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -36,14 +38,16 @@ class NodeId:
         return out
 
 
-def node_id(segment: Doc) -> NodeId:
-    name = str(segment.get("name", ""))
-    aws = _obj(segment.get("aws"))
-    if segment.get("inferred") and segment.get("origin") == "AWS::DynamoDB::Table" and aws.get("table_name"):
-        name = str(aws["table_name"])
-    account = aws.get("account_id")
-    origin = segment.get("origin")
-    return NodeId(name, origin if isinstance(origin, str) else None, account if isinstance(account, str) else None)
+def node_id(segment: Doc, by_id: dict[str, Doc] | None = None) -> NodeId:
+    """The node of a segment, named as the service graph names it (``fluoro.query.nodes``).
+
+    An inferred segment takes the node of the call it stands for: its parent subsegment.
+    """
+    key = segment_node(segment)
+    parent = (by_id or {}).get(str(segment.get("parent_id"))) if segment.get("inferred") else None
+    if parent is not None:
+        key = called_node(parent)
+    return NodeId(key.name, key.type, key.account)
 
 
 @dataclass
@@ -66,19 +70,25 @@ class TraceGraph:
     # entity id -> top-level segments whose parent_id is that entity (downstream calls)
     callees: dict[str, list[Doc]] = field(default_factory=dict)
 
+    node_ids: dict[int, NodeId] = field(default_factory=dict)  # id(top-level segment) -> its node
+
     def owner_of(self, entity: Doc) -> Doc:
         return self.owner[id(entity)]
+
+    def node_of(self, segment: Doc) -> NodeId:
+        return self.node_ids[id(segment)]
 
 
 def build(trace: Trace) -> TraceGraph:
     graph = TraceGraph(trace.segments)
-    ids: dict[int, NodeId] = {}
+    ids = graph.node_ids
     for segment in trace.segments:
         for entity in walk(segment):
             graph.owner[id(entity)] = segment
             if isinstance(entity.get("id"), str):
                 graph.by_id.setdefault(entity["id"], entity)
-        ids[id(segment)] = node = node_id(segment)
+    for segment in trace.segments:
+        ids[id(segment)] = node = node_id(segment, graph.by_id)
         graph.nodes.setdefault(node, []).append(segment)
     for segment in trace.segments:
         parent_id = segment.get("parent_id")

@@ -11,8 +11,11 @@ Semantics, not mechanics:
   caller (``fluoro.query.assemble``) picks versions and merges subsegments.
   Results are fresh objects the caller may mutate.
 - ``TraceReader.find_traces`` pages newest-first through traces matching a
-  time range and an optional filter AST.  A backend that cannot evaluate a
-  filter node raises ``FilterUnsupported``; it never approximates.
+  time range and an optional filter AST.  It evaluates exactly what
+  ``fluoro.query.filters.evaluate`` defines (a property test checks DuckDB);
+  the query service sends it only the conjuncts its ``Capabilities`` list and
+  evaluates the rest on assembled traces.  A backend handed a node it cannot
+  evaluate raises ``FilterUnsupported``; it never approximates.
 - ``ConfigStore`` (``Store.config_store()``) holds the account configuration:
   sampling rules, groups, their tags, sampling statistics and reservoir quota
   leases.  Several servers may share one backend, so every check-then-write
@@ -172,7 +175,8 @@ class GraphRow:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """Filter node kinds the reader evaluates; the zero value evaluates none."""
+    """Filter features the reader evaluates (``fluoro.query.filters.ast.feature``: ``"and"``,
+    ``"annotation"``, ``"flag:fault"``, ``"compare:http.url"``, ...); the zero value evaluates none."""
 
     filter_nodes: frozenset[str] = frozenset()
 

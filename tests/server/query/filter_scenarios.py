@@ -177,6 +177,10 @@ EXTRA: list[tuple[str, set[str]]] = [
     ('group.name = "no-such-group"', set()),
     ('group.arn = "arn:aws:xray:us-east-1:000000000000:group/high_response_time/1"', {"A", "C"}),
     ('annotation[account] = "12345" || user = "alice"', {"A", "C"}),
+    # Inferred nodes are named and typed as the service graph names them (fluoro.query.nodes).
+    ('service(id(name: "backend.example.com", type: "remote"))', {"A"}),
+    ('service(id(name: "DynamoDB", type: "AWS::DynamoDB")) { inferred }', {"G"}),
+    ('edge("frontend", id(name: "traces", type: "remote"))', {"F"}),
     ('not (ok or fault) and http.status >= 400 and http.status < 500', {"I", "M"}),
 ]
 

@@ -14,6 +14,7 @@ from fluoro.ingest import ingest
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import parse
 from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.search import matching_traces
 from fluoro.query.service import QueryService
 from fluoro.store import open_store
 from fluoro.store.api import SegmentBatch, Store
@@ -111,3 +112,16 @@ def test_store_plus_python_equals_python_alone(scenario: tuple[Store, dict[str, 
     expected = {names[t] for t in ids.values()
                 if matches(node, assemble(t, [s for s in stored if s.trace_id == t]))}  # fmt: skip
     assert selected(store, ids, expression, page_size=3) == expected
+
+
+@pytest.mark.parametrize("expression, expected", EXPECTED[:14] + EXTRA[:6], ids=[e for e, _ in EXPECTED[:14] + EXTRA[:6]])
+def test_matching_traces_yields_every_selected_trace(
+    scenario: tuple[Store, dict[str, str]], expression: str, expected: set[str]
+) -> None:
+    store, ids = scenario
+    names = {v: k for k, v in ids.items()}
+    node = parse(expression, resolve_group)
+    found = [names[hit.trace_id] for hit, _ in matching_traces(store, BASE - 10, BASE + 300, node, chunk=2)]
+    assert len(found) == len(set(found)) and set(found) == expected
+    limited = list(matching_traces(store, BASE - 10, BASE + 300, node, max_traces=1, chunk=2))
+    assert len(limited) == min(1, len(expected))

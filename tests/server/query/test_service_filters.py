@@ -85,3 +85,24 @@ def test_groups_expand_through_the_resolver() -> None:
             service.get_trace_summaries({**body, "FilterExpression": 'group.name = "loop"'})
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("range_type", ["Event", "Service"])
+def test_other_time_range_types_with_python_evaluated_filters(range_type: str) -> None:
+    base = int(time.time()) - 7200
+    store, faulty, slow = _store_with(20, base)
+    try:
+        service = QueryService(store, page_size=3, scan_budget=4)
+        body: dict[str, Any] = {"StartTime": base - 1, "EndTime": base + 100, "TimeRangeType": range_type,
+                                "FilterExpression": 'service("x") { fault } and responsetime > 1'}  # fmt: skip
+        seen: list[str] = []
+        while True:
+            page = service.get_trace_summaries(body)
+            seen.extend(s["Id"] for s in page["TraceSummaries"])
+            assert all("MatchedEventTime" in s for s in page["TraceSummaries"])
+            if "NextToken" not in page:
+                break
+            body["NextToken"] = page["NextToken"]
+        assert len(seen) == len(set(seen)) and set(seen) == faulty & slow
+    finally:
+        store.close()
