@@ -27,6 +27,7 @@ from fluoro.api.errors import (
     UnknownOperation,
 )
 from fluoro.api.operations import OPERATIONS
+from fluoro.console import console_routes
 
 log = logging.getLogger("fluoro.api")
 
@@ -101,6 +102,7 @@ def build_app(ctx: ApiContext) -> Starlette:
     routes = [
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *console_routes(),
         Route("/{path:path}", operation, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
     return Starlette(routes=routes)
