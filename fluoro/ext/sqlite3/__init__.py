@@ -1,0 +1,3 @@
+from .patch import XRayTracedSQLite, patch
+
+__all__ = ["patch", "XRayTracedSQLite"]
