@@ -9,9 +9,9 @@ def patch() -> None:
     import mysql.connector
     import wrapt
 
-    if getattr(mysql.connector, "_xray_enabled", False):
+    if getattr(mysql.connector, "_fluoro_xray_enabled", False):
         return
-    mysql.connector._xray_enabled = True  # type: ignore[attr-defined]
+    mysql.connector._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("mysql.connector", "connect", _xray_traced_connect)
     if hasattr(mysql.connector, "Connect"):
         mysql.connector.Connect = mysql.connector.connect
@@ -27,7 +27,7 @@ def unpatch() -> None:
     unwrap(mysql.connector, "connect")
     if hasattr(mysql.connector, "Connect"):
         mysql.connector.Connect = mysql.connector.connect
-    mysql.connector._xray_enabled = False  # type: ignore[attr-defined]
+    mysql.connector._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _xray_traced_connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]

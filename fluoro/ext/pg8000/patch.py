@@ -9,9 +9,9 @@ def patch() -> None:
     import pg8000
     import wrapt
 
-    if getattr(pg8000, "_xray_enabled", False):
+    if getattr(pg8000, "_fluoro_xray_enabled", False):
         return
-    pg8000._xray_enabled = True  # type: ignore[attr-defined]
+    pg8000._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("pg8000", "connect", _xray_traced_connect)
 
 
@@ -23,7 +23,7 @@ def unpatch() -> None:
 
     _PATCHED_MODULES.discard("pg8000")
     unwrap(pg8000, "connect")
-    pg8000._xray_enabled = False  # type: ignore[attr-defined]
+    pg8000._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _xray_traced_connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]

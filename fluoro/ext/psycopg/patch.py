@@ -10,9 +10,9 @@ def patch() -> None:
     import psycopg
     import wrapt
 
-    if getattr(psycopg, "_xray_enabled", False):
+    if getattr(psycopg, "_fluoro_xray_enabled", False):
         return
-    psycopg._xray_enabled = True  # type: ignore[attr-defined]
+    psycopg._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("psycopg", "connect", _xray_traced_connect)
     try:
         import psycopg_pool.pool  # noqa: F401
@@ -35,7 +35,7 @@ def unpatch() -> None:
         pass
     else:
         unwrap(psycopg_pool.pool.ConnectionPool, "_connect")
-    psycopg._xray_enabled = False  # type: ignore[attr-defined]
+    psycopg._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _xray_traced_connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]

@@ -13,9 +13,9 @@ def patch() -> None:
     import psycopg2
     import wrapt
 
-    if getattr(psycopg2, "_xray_enabled", False):
+    if getattr(psycopg2, "_fluoro_xray_enabled", False):
         return
-    psycopg2._xray_enabled = True  # type: ignore[attr-defined]
+    psycopg2._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("psycopg2", "connect", _xray_traced_connect)
     wrapt.wrap_function_wrapper("psycopg2.extensions", "register_type", _unwrap_second_argument)
     wrapt.wrap_function_wrapper("psycopg2.extensions", "quote_ident", _unwrap_second_argument)
@@ -35,7 +35,7 @@ def unpatch() -> None:
     unwrap(psycopg2.extensions, "register_type")
     unwrap(psycopg2.extensions, "quote_ident")
     unwrap(psycopg2.extras, "register_default_jsonb")
-    psycopg2._xray_enabled = False  # type: ignore[attr-defined]
+    psycopg2._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def postgres_meta(info, server_version, driver_version: str) -> dict:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ def patch() -> None:
     import pymysql
     import wrapt
 
-    if getattr(pymysql, "_xray_enabled", False):
+    if getattr(pymysql, "_fluoro_xray_enabled", False):
         return
-    pymysql._xray_enabled = True  # type: ignore[attr-defined]
+    pymysql._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("pymysql", "connect", _xray_traced_connect)
     if hasattr(pymysql, "Connect"):
         pymysql.Connect = pymysql.connect
@@ -27,7 +27,7 @@ def unpatch() -> None:
     unwrap(pymysql, "connect")
     if hasattr(pymysql, "Connect"):
         pymysql.Connect = pymysql.connect
-    pymysql._xray_enabled = False  # type: ignore[attr-defined]
+    pymysql._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _xray_traced_connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]

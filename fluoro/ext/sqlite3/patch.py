@@ -14,9 +14,9 @@ def patch() -> None:
 
     import wrapt
 
-    if getattr(sqlite3, "_xray_enabled", False):
+    if getattr(sqlite3, "_fluoro_xray_enabled", False):
         return
-    sqlite3._xray_enabled = True  # type: ignore[attr-defined]
+    sqlite3._fluoro_xray_enabled = True  # type: ignore[attr-defined]
     wrapt.wrap_function_wrapper("sqlite3", "connect", _xray_traced_connect)
 
 
@@ -28,7 +28,7 @@ def unpatch() -> None:
 
     _PATCHED_MODULES.discard("sqlite3")
     unwrap(sqlite3, "connect")
-    sqlite3._xray_enabled = False  # type: ignore[attr-defined]
+    sqlite3._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _xray_traced_connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]

@@ -129,7 +129,7 @@ def test_pg8000(recorders, postgres) -> None:  # type: ignore[no-untyped-def]
         # pg8000 >= 1.21 has no ``_server_version``: upstream drops database_version, fluoro
         # reads the server's ``server_version`` parameter status instead.
         for sub in result["fluoro"][0]["subsegments"]:
-            assert sub["sql"].pop("database_version").startswith("15")
+            assert sub["sql"].pop("database_version").split(".")[0].isdigit()
         assert result["fluoro"] == result["upstream"]
     recorders["fluoro"].emitter.documents.clear()
     scenario(recorders["fluoro"])
