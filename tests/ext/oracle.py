@@ -119,3 +119,14 @@ def upstream_patched(name: str, targets: list, flags: list = ()):  # type: ignor
             if hasattr(owner, attr):
                 delattr(owner, attr)
         upstream_patcher._PATCHED_MODULES.discard(name)
+
+
+def assert_same(result: dict) -> None:
+    """fluoro's shapes equal upstream's; on failure, a line diff of the two."""
+    if result["fluoro"] == result["upstream"]:
+        return
+    import difflib
+
+    lines = [json.dumps(result[sdk], indent=1, sort_keys=True, default=str).splitlines() for sdk in ("upstream", "fluoro")]
+    diff = "\n".join(difflib.unified_diff(lines[0], lines[1], "upstream", "fluoro", lineterm="", n=2))
+    raise AssertionError("fluoro differs from upstream:\n" + diff)

@@ -1,3 +1,3 @@
-from .patch import patch
+from .patch import patch, unpatch
 
-__all__ = ["patch"]
+__all__ = ["patch", "unpatch"]

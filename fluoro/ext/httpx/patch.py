@@ -19,10 +19,27 @@ def patch() -> None:
     if getattr(httpx, "_fluoro_xray_enabled", False):
         return
     httpx._fluoro_xray_enabled = True  # type: ignore[attr-defined]
+    _originals[:] = [httpx.Client, httpx.AsyncClient, httpx._api.Client]  # type: ignore[attr-defined]
     sync_client, async_client = _instrumented_classes(httpx)
     httpx.Client = sync_client  # type: ignore[misc]
     httpx.AsyncClient = async_client  # type: ignore[misc]
     httpx._api.Client = sync_client  # type: ignore[attr-defined]
+
+
+_originals: list = []
+
+
+def unpatch() -> None:
+    """Put httpx's own client classes back (clients already created stay traced)."""
+    import httpx
+
+    from ...core.patcher import _PATCHED_MODULES
+
+    _PATCHED_MODULES.discard("httpx")
+    if _originals:
+        httpx.Client, httpx.AsyncClient, httpx._api.Client = _originals  # type: ignore[misc,attr-defined]
+        _originals.clear()
+    httpx._fluoro_xray_enabled = False  # type: ignore[attr-defined]
 
 
 def _request_fields(subsegment, request) -> None:  # type: ignore[no-untyped-def]

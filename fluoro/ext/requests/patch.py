@@ -18,6 +18,18 @@ def patch() -> None:
     wrapt.wrap_function_wrapper("requests", "Session.prepare_request", _inject_header)
 
 
+def unpatch() -> None:
+    import requests
+
+    from ...core.patcher import _PATCHED_MODULES
+    from ..util import unwrap
+
+    _PATCHED_MODULES.discard("requests")
+    unwrap(requests.Session, "request")
+    unwrap(requests.Session, "prepare_request")
+    requests._fluoro_xray_enabled = False  # type: ignore[attr-defined]
+
+
 def _method_and_url(args, kwargs):  # type: ignore[no-untyped-def]
     method = kwargs.get("method") or (args[0] if args else None)
     url = kwargs.get("url") or (args[1] if len(args) > 1 else None)

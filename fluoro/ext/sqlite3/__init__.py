@@ -1,3 +1,3 @@
-from .patch import XRayTracedSQLite, patch
+from .patch import XRayTracedSQLite, patch, unpatch
 
-__all__ = ["patch", "XRayTracedSQLite"]
+__all__ = ["patch", "unpatch", "XRayTracedSQLite"]

@@ -57,6 +57,22 @@ def _as_service_user(cmd: list, user: str) -> list:
     return ["runuser", "-u", user, "--"] + cmd
 
 
+def _server_preexec(user: str | None = None):  # type: ignore[no-untyped-def]
+    """Run the server as ``user`` (when root) and stop it if the test process dies."""
+
+    def preexec() -> None:
+        import ctypes
+        import signal
+
+        if user is not None and os.geteuid() == 0:
+            entry = pwd.getpwnam(user)
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return preexec
+
+
 @pytest.fixture(scope="session")
 def postgres():  # type: ignore[no-untyped-def]
     """A fresh PostgreSQL cluster: dict with host, port, user, password, dbname, version."""
@@ -73,9 +89,9 @@ def postgres():  # type: ignore[no-untyped-def]
     subprocess.run(_as_service_user([os.path.join(bindir, "initdb"), "-D", data, "-U", DB_USER, "-A", "trust",
                                      "--no-sync", "-E", "UTF8"], owner),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proc = subprocess.Popen(_as_service_user([os.path.join(bindir, "postgres"), "-D", data, "-p", str(port),
-                                              "-h", "127.0.0.1", "-k", root, "-F"], owner),
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([os.path.join(bindir, "postgres"), "-D", data, "-p", str(port),
+                             "-h", "127.0.0.1", "-k", root, "-F"],
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, preexec_fn=_server_preexec(owner))
     try:
         _wait_for_port(port, proc, log)
         deadline = time.monotonic() + 30
@@ -116,7 +132,7 @@ def mariadb():  # type: ignore[no-untyped-def]
                              "--bind-address=127.0.0.1", "--user=" + user, "--skip-grant-tables=0",
                              "--pid-file=" + os.path.join(root, "mysqld.pid"), "--log-error=" + log,
                              "--innodb-buffer-pool-size=16M", "--skip-log-bin"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_server_preexec())
     try:
         _wait_for_port(port, proc, log)
         import pymysql
@@ -136,3 +152,5 @@ def mariadb():  # type: ignore[no-untyped-def]
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+from ..oracle import recorders  # noqa: E402,F401  (fixture for this directory)

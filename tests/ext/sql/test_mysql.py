@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import mysql.connector
 import pymysql
+import pytest
 
 from fluoro.core import patch
+from fluoro.ext import mysql as mysql_patch
+from fluoro.ext import pymysql as pymysql_patch
 
-from ..oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import assert_same, run_both, upstream_patched
 
-patch(("pymysql", "mysql"))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("pymysql", "mysql"))
+    yield
+    pymysql_patch.unpatch()
+    mysql_patch.unpatch()
 
 
 def _statements(conn, rec, error_type) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +75,7 @@ def test_mysql_connector_matches_upstream(recorders, mariadb) -> None:  # type: 
     targets = [("mysql.connector", "connect"), ("mysql.connector", "Connect")]
     with upstream_patched("mysql", targets):
         result = run_both(recorders, lambda rec: _statements(_connector(mariadb), rec, mysql.connector.Error))
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     subs = result["fluoro"][0]["subsegments"]
     assert [s["name"] for s in subs] == [mariadb["host"]] * 4
     assert subs[0]["sql"]["user"] == mariadb["user"]

@@ -11,10 +11,21 @@ import psycopg_pool
 import pytest
 
 from fluoro.core import patch
+from fluoro.ext import pg8000 as pg8000_patch
+from fluoro.ext import psycopg as psycopg_patch
+from fluoro.ext import psycopg2 as psycopg2_patch
 
-from ..oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import assert_same, run_both, upstream_patched
 
-patch(("psycopg2", "psycopg", "pg8000"))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("psycopg2", "psycopg", "pg8000"))
+    yield
+    psycopg2_patch.unpatch()
+    psycopg_patch.unpatch()
+    pg8000_patch.unpatch()
 
 
 def _psycopg2_connect(db):  # type: ignore[no-untyped-def]
@@ -53,7 +64,7 @@ def test_psycopg2_matches_upstream(recorders, postgres) -> None:  # type: ignore
                ("psycopg2.extensions", "quote_ident"), ("psycopg2.extras", "register_default_jsonb")]
     with upstream_patched("psycopg2", targets):
         result = run_both(recorders, lambda rec: _statements(_psycopg2_connect(postgres), rec, psycopg2.Error))
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     subs = result["fluoro"][0]["subsegments"]
     assert [(s["name"], s["namespace"]) for s in subs] == [("execute", "remote"), ("executemany", "remote"),
                                                           ("execute", "remote"), ("execute", "remote")]
@@ -79,7 +90,7 @@ def test_psycopg3_matches_upstream(recorders, postgres) -> None:  # type: ignore
     targets = [("psycopg", "connect"), ("psycopg_pool.pool", "ConnectionPool._connect")]
     with upstream_patched("psycopg", targets):
         result = run_both(recorders, lambda rec: _statements(_psycopg_connect(postgres), rec, psycopg.Error))
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     subs = result["fluoro"][0]["subsegments"]
     version = _psycopg_connect(postgres).info.server_version
     assert subs[0]["sql"] == _expected_sql(postgres, version, "Psycopg 3")

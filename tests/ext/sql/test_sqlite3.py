@@ -7,10 +7,17 @@ import sqlite3
 import pytest
 
 from fluoro.core import patch
+from fluoro.ext import sqlite3 as sqlite3_patch
 
-from .oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import assert_same, run_both, upstream_patched
 
-patch(("sqlite3",))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("sqlite3",))
+    yield
+    sqlite3_patch.unpatch()
 
 
 def _scenario(path: str):  # type: ignore[no-untyped-def]
@@ -32,7 +39,7 @@ def _scenario(path: str):  # type: ignore[no-untyped-def]
 def test_same_subsegments_as_upstream(recorders, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with upstream_patched("sqlite3", [("sqlite3", "connect")]):
         result = run_both(recorders, _scenario(str(tmp_path / "db.sqlite")))
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     (doc,) = result["fluoro"]
     names = [(s["name"], s["namespace"]) for s in doc["subsegments"]]
     assert names == [(str(tmp_path / "db.sqlite"), "remote")] * 4

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from fluoro.core import patch
+from fluoro.ext import requests as requests_patch
 
-from .http_server import closed_port_url, http_server  # noqa: F401
-from .oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import assert_same, run_both, upstream_patched
+from .conftest import closed_port_url
 
-patch(("requests",))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("requests",))
+    yield
+    requests_patch.unpatch()
 UPSTREAM_TARGETS = [("requests", "Session.request"), ("requests", "Session.prepare_request")]
 
 
@@ -29,7 +37,7 @@ def test_same_subsegments_as_upstream(recorders, http_server) -> None:  # type: 
 
     with upstream_patched("requests", UPSTREAM_TARGETS):
         result = run_both(recorders, scenario)
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     ok, not_found, unavailable, refused_sub = result["fluoro"][0]["subsegments"]
     assert ok["name"] == "127.0.0.1" and ok["namespace"] == "remote"
     assert ok["http"] == {"request": {"method": "get", "url": base + "/status/200"}, "response": {"status": 200}}

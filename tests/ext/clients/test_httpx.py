@@ -8,11 +8,18 @@ import httpx
 import pytest
 
 from fluoro.core import patch
+from fluoro.ext import httpx as httpx_patch
 
-from .http_server import closed_port_url, http_server  # noqa: F401
-from .oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import assert_same, run_both, upstream_patched
+from .conftest import closed_port_url
 
-patch(("httpx",))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("httpx",))
+    yield
+    httpx_patch.unpatch()
 UPSTREAM_TARGETS = [("httpx", "Client"), ("httpx", "AsyncClient"), ("httpx._api", "Client")]
 
 
@@ -59,7 +66,7 @@ def test_same_subsegments_as_upstream(recorders, http_server) -> None:  # type: 
     finally:
         _restore(patched)
     assert upstream_classes[0].__module__.startswith("aws_xray_sdk")
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     subs = result["fluoro"][0]["subsegments"]
     base = http_server.base_url
     assert [(s["name"], s["namespace"]) for s in subs] == [("127.0.0.1", "remote")] * 6

@@ -14,11 +14,18 @@ import pytest
 
 from fluoro.core import patch
 from fluoro.ext import httplib as fluoro_httplib
+from fluoro.ext import httplib as httplib_patch
 
-from .http_server import closed_port_url, http_server  # noqa: F401
-from .oracle import recorders, run_both, upstream_patched  # noqa: F401
+from ..oracle import run_both, upstream_patched
+from .conftest import closed_port_url
 
-patch(("httplib",))
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched():  # type: ignore[no-untyped-def]
+    """Patched for this module only: other tests see the libraries as they are."""
+    patch(("httplib",))
+    yield
+    httplib_patch.unpatch()
 UPSTREAM_TARGETS = [("http.client", "HTTPConnection._send_request"), ("http.client", "HTTPConnection.getresponse"),
                     ("http.client", "HTTPResponse.read")]
 

@@ -10,9 +10,8 @@ from aws_xray_sdk.ext.aiohttp.client import aws_xray_trace_config as upstream_tr
 
 from fluoro.ext.aiohttp.client import aws_xray_trace_config
 
-from .http_server import closed_port_url, http_server  # noqa: F401
-from .oracle import recorders  # noqa: F401
-from .oracle import shape
+from ..oracle import assert_same, shape
+from .conftest import closed_port_url
 
 
 async def _calls(rec, trace_config, base: str, refused: str) -> None:  # type: ignore[no-untyped-def]
@@ -36,7 +35,7 @@ def test_same_subsegments_as_upstream(recorders, http_server) -> None:  # type: 
     for sdk, rec in recorders.items():
         asyncio.run(_calls(rec, configs[sdk](), http_server.base_url, refused))
         result[sdk] = [shape(d) for d in rec.emitter.documents]
-    assert result["fluoro"] == result["upstream"]
+    assert_same(result)
     ok, failed, refused_sub = result["fluoro"][0]["subsegments"]
     assert ok["name"] == "127.0.0.1" and ok["namespace"] == "remote"
     assert ok["http"] == {"request": {"method": "GET", "url": http_server.base_url + "/status/200"},

@@ -62,3 +62,6 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return "http://127.0.0.1:%d/" % port
+
+
+from ..oracle import recorders  # noqa: E402,F401  (fixture for this directory)
