@@ -6,7 +6,7 @@ import contextvars
 import functools
 
 from ....core import xray_recorder
-from ...util import strip_url
+from ...util import has_trace_entity, strip_url
 
 #: True while an ORM call is being recorded in this context.
 active_call: contextvars.ContextVar = contextvars.ContextVar("fluoro_sqlalchemy_orm_call", default=False)
@@ -46,7 +46,7 @@ def xray_on_call(owner_module: str, func, sql_of):  # type: ignore[no-untyped-de
             sql = None
         subsegment = None
         if sql is not None:
-            if _has_entity():
+            if has_trace_entity():
                 subsegment = xray_recorder.begin_subsegment(strip_url(sql["url"]), "remote")
         if subsegment is None:
             return func(self, *args, **kwargs)
@@ -60,17 +60,6 @@ def xray_on_call(owner_module: str, func, sql_of):  # type: ignore[no-untyped-de
             xray_recorder.end_subsegment()
 
     return wrapper
-
-
-def _has_entity() -> bool:
-    """Is a segment or subsegment current? Asked quietly: no context-missing log or error."""
-    entities = getattr(xray_recorder.context, "_entities", None)
-    if isinstance(entities, contextvars.ContextVar):
-        return bool(entities.get())
-    try:
-        return xray_recorder.get_trace_entity() is not None
-    except Exception:
-        return False
 
 
 def decorate_calls(base, names, owner_module: str, sql_of):  # type: ignore[no-untyped-def]
