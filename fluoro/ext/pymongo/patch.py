@@ -29,18 +29,20 @@ def _make_listener_class():  # type: ignore[no-untyped-def]
         def __init__(self, record_full_documents: bool = False) -> None:
             super().__init__()
             self.record_full_documents = record_full_documents
-            self._open = threading.local()
 
-        def _subsegments(self) -> dict:
-            subs = getattr(self._open, "subs", None)
+        @staticmethod
+        def _subsegments() -> dict:
+            # Shared by every listener instance: a command is recorded once even when
+            # ``patch()`` and a client's ``event_listeners`` both register one.
+            subs = getattr(_open, "subs", None)
             if subs is None:
-                subs = self._open.subs = {}
+                subs = _open.subs = {}
             return subs
 
         def started(self, event) -> None:  # type: ignore[no-untyped-def]
             host, port = event.connection_id
             address = "%s:%s" % (host, port)
-            if not has_trace_entity():
+            if event.request_id in self._subsegments() or not has_trace_entity():
                 return
             try:
                 subsegment = xray_recorder.begin_subsegment("%s@%s" % (event.database_name, address), "remote")
@@ -91,6 +93,7 @@ def _make_listener_class():  # type: ignore[no-untyped-def]
 
 
 _listener_class = None
+_open = threading.local()
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
