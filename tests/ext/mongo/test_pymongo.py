@@ -96,12 +96,17 @@ def test_patch_registers_one_global_listener(recorder, server) -> None:  # type:
     try:
         patch(("pymongo",))
         patch(("pymongo",))
-        client = pymongo.MongoClient("127.0.0.1", server.port, directConnection=True, serverSelectionTimeoutMS=5000)
+        plain = pymongo.MongoClient("127.0.0.1", server.port, directConnection=True, serverSelectionTimeoutMS=5000)
+        # Registered globally and on the client as well: still one subsegment per command.
+        doubled = _client(server, XrayCommandListener())
         with recorder.in_segment("app"):
-            client.shop.command("ping")
-        client.close()
-        (sub,) = recorder.captured.documents[0]["subsegments"]
-        assert sub["annotations"]["mongodb_command_name"] == "ping"
+            plain.shop.command("ping")
+            doubled.shop.command("ping")
+        plain.close()
+        doubled.close()
+        subs = recorder.captured.documents[0]["subsegments"]
+        assert [s["annotations"]["mongodb_command_name"] for s in subs] == ["ping", "ping"]
+        assert all("subsegments" not in s for s in subs)
     finally:
         monitoring._LISTENERS = saved
         monitoring._fluoro_xray_enabled = False
