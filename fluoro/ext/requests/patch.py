@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from ...core import xray_recorder
 from ...core.models import http
 from ..util import get_hostname, inject_trace_header, strip_url
+
+
+@functools.lru_cache(maxsize=512)
+def _host_and_url(url: str | None) -> tuple:
+    """(subsegment name, recorded URL): applications call the same URLs over and over."""
+    return get_hostname(url), strip_url(url)
 
 
 def patch() -> None:
@@ -38,7 +46,7 @@ def _method_and_url(args, kwargs):  # type: ignore[no-untyped-def]
 
 def _xray_traced_requests(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
     _, url = _method_and_url(args, kwargs)
-    return xray_recorder.record_subsegment(wrapped, instance, args, kwargs, name=get_hostname(url),
+    return xray_recorder.record_subsegment(wrapped, instance, args, kwargs, name=_host_and_url(url)[0],
                                            namespace="remote", meta_processor=requests_processor)
 
 
@@ -59,7 +67,7 @@ def _inject_header(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-
 def requests_processor(wrapped, instance, args, kwargs, return_value, exception, subsegment, stack):  # type: ignore[no-untyped-def]
     method, url = _method_and_url(args, kwargs)
     subsegment.put_http_meta(http.METHOD, method)
-    subsegment.put_http_meta(http.URL, strip_url(url))
+    subsegment.put_http_meta(http.URL, _host_and_url(url)[1])
     if return_value is not None:
         subsegment.put_http_meta(http.STATUS, return_value.status_code)
     elif exception is not None:
