@@ -134,7 +134,13 @@ def _send_request(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-d
         return wrapped(*args, **kwargs)
     pending = _PendingCall(time.time(), new_entity_id(), method, _full_url(instance, path), instance.host)
     if headers is not None:
+        # A copy: the caller's dict may be reused for untraced requests later.
+        headers = dict(headers)
         inject_trace_header(headers, _HeaderEntity(entity, pending.id))
+        if len(args) > 3:
+            args = tuple(args[:3]) + (headers,) + tuple(args[4:])
+        else:
+            kwargs = dict(kwargs, headers=headers)
     try:
         result = wrapped(*args, **kwargs)
     except Exception as exception:

@@ -51,17 +51,15 @@ def _xray_traced_requests(wrapped, instance, args, kwargs):  # type: ignore[no-u
 
 
 def _inject_header(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    request = args[0] if args else kwargs.get("request")
-    if request is not None:
-        try:
-            entity = xray_recorder.current_subsegment()
-        except Exception:  # context_missing=RUNTIME_ERROR already raised for the call
-            entity = None
-        if entity is not None:
-            if request.headers is None:
-                request.headers = {}
-            inject_trace_header(request.headers, entity)
-    return wrapped(*args, **kwargs)
+    """Add the trace header to the prepared request (never to the caller's own headers dict)."""
+    prepared = wrapped(*args, **kwargs)
+    try:
+        entity = xray_recorder.current_subsegment()
+    except Exception:  # context_missing=RUNTIME_ERROR already raised for the call
+        entity = None
+    if entity is not None and getattr(prepared, "headers", None) is not None:
+        inject_trace_header(prepared.headers, entity)
+    return prepared
 
 
 def requests_processor(wrapped, instance, args, kwargs, return_value, exception, subsegment, stack):  # type: ignore[no-untyped-def]

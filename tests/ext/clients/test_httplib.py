@@ -73,11 +73,14 @@ def test_header_sent_under_a_bare_segment(recorder, http_server) -> None:  # typ
 def test_nothing_nests_between_request_and_getresponse(recorder, http_server) -> None:  # type: ignore[no-untyped-def]
     host, port = http_server.server_address
     conn = http.client.HTTPConnection(host, port)
+    mine = {"Accept": "text/plain"}
     with recorder.in_segment("app"):
-        conn.request("GET", "/status/201")
+        conn.request("GET", "/status/201", headers=mine)
+        assert mine == {"Accept": "text/plain"}, "the caller's headers dict is not modified"
         with recorder.in_subsegment("in_between"):
             pass
         assert conn.getresponse().status == 201
+    assert "X-Amzn-Trace-Id" in http_server.requests[-1][2]
     names = [s["name"] for s in recorder.captured.documents[0]["subsegments"]]
     assert names == ["in_between", "127.0.0.1"]
     call = recorder.captured.documents[0]["subsegments"][1]

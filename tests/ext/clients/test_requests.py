@@ -48,8 +48,10 @@ def test_same_subsegments_as_upstream(recorders, http_server) -> None:  # type: 
 
 def test_trace_header_names_the_call_subsegment(recorder, http_server) -> None:  # type: ignore[no-untyped-def]
     segment = recorder.begin_segment("app")
-    requests.get(http_server.base_url + "/status/200", headers={"Accept": "text/plain"})
+    mine = {"Accept": "text/plain"}
+    requests.get(http_server.base_url + "/status/200", headers=mine)
     recorder.end_segment()
+    assert mine == {"Accept": "text/plain"}, "the caller's headers dict is not modified"
     sub = recorder.captured.documents[0]["subsegments"][0]
     headers = http_server.requests[-1][2]
     assert headers["X-Amzn-Trace-Id"] == "Root=%s;Parent=%s;Sampled=1" % (segment.trace_id, sub["id"])
