@@ -114,7 +114,7 @@ def main() -> None:
         t = time.perf_counter()
         trace_ids = load(db, args.segments, now)
         size, used = db_usage(db)
-        print(f"loaded {args.segments} segments ({len(trace_ids)} traces) into {db} in {time.perf_counter() - t:.1f}s; "
+        print(f"loaded {args.segments} segments ({len(trace_ids)} traces) in {time.perf_counter() - t:.1f}s; "
               f"file {size / args.segments:.0f} bytes/segment, used blocks {used / args.segments:.0f} bytes/segment")  # fmt: skip
     t = time.perf_counter()
     rolled = rollup(db)
@@ -147,13 +147,6 @@ def main() -> None:
     def summaries_flags() -> None:
         post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1, "FilterExpression": "fault AND responsetime > 0.1"})
 
-    def filtered(expression: str) -> object:
-        def call() -> None:
-            out = post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1, "FilterExpression": expression})
-            assert "TraceSummaries" in out
-
-        return call
-
     def service_graph() -> None:
         out = post("/ServiceGraph", {"StartTime": now - 3600, "EndTime": now + 1})
         assert sum(s.get("SummaryStatistics", {}).get("TotalCount", 0) for s in out["Services"]) >= args.segments
@@ -162,6 +155,13 @@ def main() -> None:
         out = post("/TimeSeriesServiceStatistics", {"StartTime": now - 3600, "EndTime": now + 1, "Period": 60,
                                                     "EntitySelectorExpression": 'service("checkout")'})  # fmt: skip
         assert len(out["TimeSeriesServiceStatistics"]) >= 60
+
+    def filtered(expression: str) -> object:
+        def call() -> None:
+            out = post("/TraceSummaries", {"StartTime": now - 3600, "EndTime": now + 1, "FilterExpression": expression})
+            assert "TraceSummaries" in out
+
+        return call
 
     results = {}
     if args.only != "graph":

@@ -44,6 +44,15 @@ def _demo(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _local_start_api(args: argparse.Namespace) -> int:
+    try:
+        from fluoro.local.start_api import run
+    except ImportError as exc:
+        print(f"fluoro local needs the local extra: pip install 'fluoro[local]' ({exc})", file=sys.stderr)
+        return 2
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluoro", description="Self-hosted, X-Ray compatible tracing.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(demo)
     demo.set_defaults(func=_demo)
+    local = sub.add_parser("local", help="run a SAM template's API and functions locally, traced")
+    local_sub = local.add_subparsers(dest="local_command", required=True)
+    start_api = local_sub.add_parser("start-api", help="serve the template's API Gateway routes and Lambda functions")
+    from fluoro.local.cli_args import add_start_api_arguments
+
+    add_start_api_arguments(start_api)
+    start_api.set_defaults(func=_local_start_api)
     return parser
 
 

@@ -168,8 +168,10 @@ class FluoroServer:
             self.udp.start()
             self.rollup = GraphRollup(self.store, interval=cfg.graph_interval)
             self.rollup.start()
-            ctx = ApiContext(self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics,
-                             self.store.config_store(), graphs=GraphQueries(self.store))  # fmt: skip
+            ctx = ApiContext(
+                self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store(),
+                graphs=GraphQueries(self.store),
+            )
             app = build_app(ctx)
             uv_config = uvicorn.Config(app, log_level=cfg.log_level, access_log=False, lifespan="off")
             self._uvicorn = _Uvicorn(uv_config)

@@ -27,6 +27,7 @@ from fluoro.api.errors import (
     UnknownOperation,
 )
 from fluoro.api.operations import OPERATIONS
+from fluoro.console import console_routes
 
 log = logging.getLogger("fluoro.api")
 
@@ -64,6 +65,12 @@ def build_app(ctx: ApiContext) -> Starlette:
     # of servers sharing a store may start at once.
     sampling.seed(ctx)
     groups.seed(ctx)
+    # group.name/group.arn in filter expressions resolve through the groups store.
+    resolver = groups.filter_resolver(ctx)
+    if ctx.queries is not None:
+        ctx.queries.groups = resolver
+    if ctx.graphs is not None:
+        ctx.graphs.groups = resolver
 
     async def operation(request: Request) -> Response:
         path = request.url.path.rstrip("/") or "/"
@@ -97,6 +104,7 @@ def build_app(ctx: ApiContext) -> Starlette:
     routes = [
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *console_routes(),
         Route("/{path:path}", operation, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
     return Starlette(routes=routes)

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from fluoro.api import groups
 from fluoro.api.context import ApiContext, Handler
 from fluoro.api.errors import InvalidRequest, NotImplementedOp
 from fluoro.query.graph_service import GraphQueries
@@ -18,17 +19,9 @@ def _graphs(ctx: ApiContext) -> GraphQueries:
     return ctx.graphs
 
 
-def _group(ctx: ApiContext, body: dict[str, Any]) -> str | None:
-    """Resolve GroupName/GroupARN (botocore limits: 1..32 and 1..400 characters) to a filter."""
-    name, arn = body.get("GroupName"), body.get("GroupARN")
-    for key, value, limit in (("GroupName", name, 32), ("GroupARN", arn, 400)):
-        if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= limit):
-            raise InvalidRequest(f"{key} must be a string of 1 to {limit} characters")
-    if name is not None and arn is not None:
-        filters = {ctx.group_filter(name), ctx.group_filter(arn)}
-        if len(filters) > 1:
-            raise InvalidRequest("GroupName and GroupARN name different groups")
-    return ctx.group_filter(name if name is not None else arn)
+async def _group(ctx: ApiContext, body: dict[str, Any]) -> str | None:
+    """The filter of the group named by GroupName/GroupARN (None: no group, or Default)."""
+    return await run_in_threadpool(groups.group_filter, ctx, body)
 
 
 async def _call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -40,7 +33,7 @@ async def _call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
 
 async def get_service_graph(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     graphs = _graphs(ctx)
-    return await _call(graphs.get_service_graph, body, _group(ctx, body))
+    return await _call(graphs.get_service_graph, body, await _group(ctx, body))
 
 
 async def get_trace_graph(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +42,7 @@ async def get_trace_graph(ctx: ApiContext, body: dict[str, Any]) -> dict[str, An
 
 async def get_time_series_service_statistics(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     graphs = _graphs(ctx)
-    return await _call(graphs.get_time_series_service_statistics, body, _group(ctx, body))
+    return await _call(graphs.get_time_series_service_statistics, body, await _group(ctx, body))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -18,6 +18,7 @@ from fluoro.api import arns, validate
 from fluoro.api.context import ApiContext, Handler
 from fluoro.api.errors import InvalidRequest
 from fluoro.query.filters import FilterError, parse
+from fluoro.query.filters.parser import GroupResolver
 from fluoro.store.api import AlreadyExists, GroupRecord, LimitExceeded, NotFound
 
 DEFAULT = "Default"
@@ -53,12 +54,35 @@ def _group_name(value: Any, path: str = "GroupName") -> str:
     return name
 
 
-def _filter(value: Any) -> str | None:
+def filter_resolver(ctx: ApiContext, saving: tuple[str, str] | None = None) -> GroupResolver:
+    """``group.name``/``group.arn`` inside filter expressions, read from the groups store.
+
+    ``saving`` (name, new expression) stands in for the stored version of the group
+    being saved, so a cycle through it is refused before it is stored.  An unknown
+    group resolves to None (it selects nothing); Default's empty filter to "" (all).
+    """
+
+    def resolve(kind: str, value: str) -> str | None:
+        ref = arns.parse(ctx, value) if kind == "arn" else None
+        if kind == "arn" and (ref is None or ref.kind != "group"):
+            return None
+        name = ref.name if ref is not None else value
+        if saving is not None and name == saving[0]:
+            return saving[1]
+        group = ctx.config.get_group(name)
+        if group is None or (ref is not None and ref.group_id != group.group_id):
+            return None
+        return group.filter_expression or ""
+
+    return resolve
+
+
+def _filter(ctx: ApiContext, value: Any, group_name: str) -> str | None:
     text = validate.string(value, "FilterExpression", required=False)
     if text is None:
         return None
     try:
-        parse(text)
+        parse(text, filter_resolver(ctx, saving=(group_name, text)))
     except FilterError as exc:
         raise InvalidRequest(f"Invalid FilterExpression: {exc}") from None
     return text
@@ -116,7 +140,7 @@ async def create_group(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     name = _group_name(body.get("GroupName"))
     if name == DEFAULT:
         raise InvalidRequest("Default is a reserved group name")
-    expression = _filter(body.get("FilterExpression"))
+    expression = await run_in_threadpool(_filter, ctx, body.get("FilterExpression"), name)
     insights = _insights(body.get("InsightsConfiguration"), _NO_INSIGHTS)
     tags = validate.tags(body.get("Tags"))
     if len(tags) > validate.MAX_TAGS:
@@ -146,7 +170,7 @@ def _update(ctx: ApiContext, body: dict[str, Any]) -> GroupRecord:
     if "FilterExpression" in body and body["FilterExpression"] is not None:
         if group.name == DEFAULT:
             raise InvalidRequest("The filter expression of the Default group cannot be changed")
-        expression = _filter(body["FilterExpression"])
+        expression = _filter(ctx, body["FilterExpression"], group.name)
     insights = _insights(body.get("InsightsConfiguration"), group.insights)
     record = GroupRecord(group.name, group.group_id, expression, insights, group.tags)
     try:

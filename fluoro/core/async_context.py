@@ -54,3 +54,57 @@ def task_factory(loop, coro):  # type: ignore[no-untyped-def]
     if task._source_traceback:  # type: ignore[attr-defined]
         del task._source_traceback[-1]  # type: ignore[attr-defined]
     return task
+
+
+class TaskLocalStorage:
+    """Attributes private to the current asyncio task (upstream's public helper, kept for code using it).
+
+    Outside a task, reads give None and writes are ignored, as upstream.
+    """
+
+    def __init__(self, loop=None) -> None:  # type: ignore[no-untyped-def]
+        import weakref
+
+        object.__setattr__(self, "_loop", loop)
+        object.__setattr__(self, "_by_task", weakref.WeakKeyDictionary())
+
+    def _task_values(self, create: bool) -> dict | None:
+        import asyncio
+
+        try:
+            task = asyncio.current_task(loop=object.__getattribute__(self, "_loop"))
+        except RuntimeError:
+            return None
+        if task is None:
+            return None
+        by_task = object.__getattribute__(self, "_by_task")
+        values = by_task.get(task)
+        if values is None and create:
+            values = by_task[task] = {}
+        return values
+
+    def __setattr__(self, name: str, value: object) -> None:
+        values = self._task_values(create=True)
+        if values is not None:
+            values[name] = value
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        import asyncio
+
+        try:
+            in_task = asyncio.current_task(loop=object.__getattribute__(self, "_loop")) is not None
+        except RuntimeError:
+            in_task = False
+        if not in_task:
+            return None
+        values = self._task_values(create=False) or {}
+        if name in values:
+            return values[name]
+        raise AttributeError("Task context does not have attribute %s" % name)
+
+    def clear(self) -> None:
+        values = self._task_values(create=False)
+        if values is not None:
+            values.clear()

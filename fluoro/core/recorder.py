@@ -22,10 +22,12 @@ from .emitters.udp_emitter import UDPEmitter
 from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundException
 from .lambda_launcher import check_in_lambda
 from .models.default_dynamic_naming import DefaultDynamicNaming
-from .models.dummy_entities import DummySegment, DummySubsegment
+from .models.dummy_entities import NOOP_ENTITY_ID, DummySegment, DummySubsegment
 from .models.entity import _copy_tree as _copy_meta
+from .models.entity import sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
+from .models.traceid import new_entity_id
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -334,6 +336,81 @@ class AWSXRayRecorder:
     def capture(self, name=None):  # type: ignore[no-untyped-def]
         """Decorator (``@xray_recorder.capture('name')``) and context manager in one."""
         return self.in_subsegment(name=name)
+
+    def _capture_wrapper(self, wrapped, name, namespace):  # type: ignore[no-untyped-def]
+        """The ``@capture`` wrapper of a plain function.
+
+        Calls under an unsampled segment take an inlined path: it does what
+        ``record_subsegment`` does for a dummy subsegment (which records nothing, not
+        even exceptions) without the four nested calls, so tracing costs close to
+        nothing where nothing is sampled.  Everything else goes through
+        ``record_subsegment``.
+        """
+        recorder = self
+        record = self.record_subsegment
+        begin, end = self.begin_subsegment, self.end_subsegment
+        # Subclasses that override how a call is recorded keep their override.
+        direct = type(self).record_subsegment is AWSXRayRecorder.record_subsegment
+        clean_name = sanitize_name(name)
+        config = _sdk_config
+        new = object.__new__
+        now = time.time
+
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if recorder._context is recorder._fast_context and config._enabled:
+                var = recorder._fast_var
+                stack = var.get()
+                if stack:
+                    parent = stack[-1]
+                    kind = type(parent)
+                    segment = parent if kind is DummySegment else getattr(parent, "parent_segment", None)
+                    if type(segment) is DummySegment and parent.in_progress:
+                        sub = new(DummySubsegment)
+                        sub.id = NOOP_ENTITY_ID if segment._noop_ids else new_entity_id()
+                        sub.name = clean_name
+                        sub.start_time = now()
+                        sub.parent_id = parent.id
+                        sub.parent_segment = segment
+                        sub.trace_id = segment.trace_id
+                        sub.namespace = "dummy"
+                        sub.in_progress = True
+                        children = parent._subsegments
+                        if children is None:
+                            parent._subsegments = [sub]
+                        else:
+                            children.append(sub)
+                        segment._open += 1
+                        segment._total += 1
+                        var.set(stack + (sub,))
+                        try:
+                            return wrapped(*args, **kwargs)
+                        finally:
+                            current = var.get()
+                            if current and current[-1] is sub and sub.in_progress:
+                                sub.end_time = now()
+                                sub.in_progress = False
+                                var.set(current[:-1])
+                                segment._open -= 1
+                                if not segment.in_progress and segment.ready_to_send():
+                                    recorder._send_segment(segment)
+                            else:  # the function changed the context itself: the general path decides
+                                recorder.end_subsegment()
+            if not direct:
+                return record(wrapped, None, args, kwargs, name, namespace, None)
+            # record_subsegment without its own frame (the common, sampled case).
+            sub = begin(name, namespace)
+            try:
+                value = wrapped(*args, **kwargs)
+            except Exception as exception:
+                if sub is not None:
+                    recorder._finish_recorded(sub, wrapped, None, args, kwargs, None, exception,
+                                              stacktrace.stack_for(recorder._max_trace_back, handler_is_caller=True), None)
+                raise
+            if sub is not None:
+                end()
+            return value
+
+        return wrapper
 
     def record_subsegment(self, wrapped, instance, args, kwargs, name, namespace, meta_processor):  # type: ignore[no-untyped-def]
         subsegment = self.begin_subsegment(name, namespace)

@@ -1,74 +1,221 @@
-"""Render traces read through the X-Ray API: a summary table and a segment timeline."""
+"""Terminal renderings of what the X-Ray console shows the article's reader: the trace
+list, one trace's segment timeline, the trace map, and the three configurations side
+by side. Everything is read back through the X-Ray API with boto3."""
 
 from __future__ import annotations
 
-import json
 import time
+from typing import Any
+
+from fluoro.local.trace_map import Node, documents, trace_graph
+
+WIDTH = 36
 
 
-def _client(endpoint: str):  # type: ignore[no-untyped-def]
+def xray_client(endpoint: str) -> Any:
     import boto3
 
     return boto3.client("xray", endpoint_url=endpoint, region_name="us-east-1",
                         aws_access_key_id="demo", aws_secret_access_key="demo")
 
 
-def _bar(start: float, end: float, t0: float, span: float, width: int = 40) -> str:
-    left = int((start - t0) / span * width) if span > 0 else 0
-    length = max(1, int((end - start) / span * width)) if span > 0 else 1
-    return " " * left + "█" * min(length, width - left)
+def wait_for_traces(xray: Any, trace_ids: list[str], complete: Any, timeout: float = 15.0) -> dict[str, list[dict]]:
+    """BatchGetTraces (5 ids per call) until ``complete(docs)`` holds for every trace, or the deadline."""
+    found: dict[str, list[dict]] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        missing = [t for t in trace_ids if t not in found or not complete(found[t])]
+        if not missing:
+            break
+        for i in range(0, len(missing), 5):
+            for trace in xray.batch_get_traces(TraceIds=missing[i:i + 5])["Traces"]:
+                found[trace["Id"]] = documents(trace)
+        time.sleep(0.2)
+    return found
 
 
-def show_traces(console, endpoint: str, expected: int, run_id: str, wait: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
+def _status(entity: dict[str, Any]) -> str:
+    if entity.get("fault"):
+        return "[red]fault[/]"
+    if entity.get("throttle"):
+        return "[magenta]throttle[/]"
+    if entity.get("error"):
+        return "[yellow]error[/]"
+    return "[green]ok[/]"
+
+
+def _bar(start: float, end: float, t0: float, span: float) -> str:
+    left = min(WIDTH - 1, int((start - t0) / span * WIDTH)) if span > 0 else 0
+    length = max(1, round((end - start) / span * WIDTH)) if span > 0 else 1
+    return "[dim]" + "·" * left + "[/][cyan]" + "█" * min(length, WIDTH - left) + "[/]" + " " * max(0, WIDTH - left - length)
+
+
+def _label(entity: dict[str, Any], t0: float, span: float, segment: bool) -> str:
+    end = entity.get("end_time", entity["start_time"])
+    name = entity["name"]
+    kind = entity.get("origin") or entity.get("namespace") or ""
+    text = "%s %7.1f ms %s  " % (_bar(entity["start_time"], end, t0, span), (end - entity["start_time"]) * 1000,
+                                 _status(entity))
+    text += ("[bold]%s[/]" % name) if segment else name
+    if kind:
+        text += " [dim]%s[/]" % kind
+    if entity.get("inferred"):
+        text += " [dim](inferred)[/]"
+    if entity.get("in_progress"):
+        text += " [yellow](in progress)[/]"
+    return text
+
+
+def timeline(docs: list[dict[str, Any]], title: str) -> Any:
+    """The console's segments timeline: every segment under the entity it was called from."""
     from rich.tree import Tree
 
-    xray = _client(endpoint)
-    now = time.time()
-    summaries: list = []
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        summaries = xray.get_trace_summaries(StartTime=now - 600, EndTime=now + 60,
-                                             FilterExpression='annotation.demo_run = "%s"' % run_id)["TraceSummaries"]
-        if len(summaries) >= expected:
-            break
-        time.sleep(0.3)
-
-    table = Table(title='GetTraceSummaries, filter annotation.demo_run = "%s" (%d traces)' % (run_id, len(summaries)))
-    for column in ("trace id", "method", "url", "status", "response time", "fault", "annotations"):
-        table.add_column(column)
-    for s in summaries:
-        http = s.get("Http", {})
-        annotations = ", ".join("%s=%s" % (k, v[0]["AnnotationValue"].popitem()[1])
-                                for k, v in s.get("Annotations", {}).items() if k != "demo_run")
-        table.add_row(s["Id"], http.get("HttpMethod", ""), http.get("HttpURL", ""), str(http.get("HttpStatus", "")),
-                      "%.3f s" % s.get("ResponseTime", 0), str(s.get("HasFault", False)), annotations)
-    console.print(table)
-    if not summaries:
-        return
-
-    faulty = [s for s in summaries if s.get("HasFault")] or summaries
-    trace = xray.batch_get_traces(TraceIds=[faulty[0]["Id"]])["Traces"][0]
-    docs = [json.loads(seg["Document"]) for seg in trace["Segments"]]
-    roots = [d for d in docs if not d.get("parent_id")] or docs
     t0 = min(d["start_time"] for d in docs)
     span = max(d.get("end_time", d["start_time"]) for d in docs) - t0
-    tree = Tree("BatchGetTraces %s  (%.3f s)" % (trace["Id"], trace.get("Duration", span)))
+    tree = Tree(title)
+    nodes: dict[str, Any] = {}
+    segments = [d for d in docs if d.get("type") != "subsegment"]
 
-    def add(node, entity) -> None:  # type: ignore[no-untyped-def]
-        status = "[red]fault" if entity.get("fault") else "[yellow]error" if entity.get("error") else "[green]ok"
-        label = "%-28s %s %6.1f ms %s" % (entity["name"][:28], _bar(entity["start_time"], entity.get("end_time", entity["start_time"]), t0, span),
-                                         (entity.get("end_time", entity["start_time"]) - entity["start_time"]) * 1000, status)
-        if entity.get("inferred"):
-            label += " [dim](inferred)"
-        child = node.add(label)
-        for sub in entity.get("subsegments", []):
-            add(child, sub)
+    def add(parent: Any, entity: dict[str, Any], segment: bool) -> None:
+        node = parent.add(_label(entity, t0, span, segment))
+        nodes[entity["id"]] = node
+        for sub in sorted(entity.get("subsegments", []) or [], key=lambda s: s["start_time"]):
+            add(node, sub, False)
 
-    for doc in sorted(roots, key=lambda d: d["start_time"]):
-        add(tree, doc)
-    for doc in docs:
-        if doc in roots:
-            continue
-        add(tree, doc)
-    console.print(tree)
+    pending = sorted(docs, key=lambda d: d["start_time"])
+    while pending:
+        progress = False
+        for doc in list(pending):
+            parent = doc.get("parent_id")
+            if parent in nodes:
+                add(nodes[parent], doc, doc.get("type") != "subsegment")
+            elif parent is None or not any(parent == d["id"] for d in docs) and doc.get("type") != "subsegment":
+                add(tree, doc, True)
+            else:
+                continue
+            pending.remove(doc)
+            progress = True
+        if not progress:  # subsegments whose parent never arrived: under the innermost enclosing segment
+            doc = pending.pop(0)
+            enclosing = [s for s in segments if s["id"] in nodes and not s.get("inferred")
+                         and s["start_time"] <= doc["start_time"] <= s.get("end_time", float("inf"))]
+            home = nodes[max(enclosing, key=lambda s: s["start_time"])["id"]] if enclosing else tree
+            add(home, doc, False)
+    return tree
+
+
+def trace_map(docs: list[dict[str, Any]], title: str) -> Any:
+    """The trace map as a tree from the client node along the edges."""
+    from rich.tree import Tree
+
+    nodes, edges = trace_graph(docs)
+    tree = Tree(title)
+    children: dict[Node, list[Node]] = {}
+    for source, target in edges:
+        children.setdefault(source, []).append(target)
+    roots = sorted(n for n in nodes if n.type == "client")
+
+    def add(parent: Any, node: Node, seen: frozenset[Node]) -> None:
+        style = "dim" if node.type == "client" else "bold"
+        branch = parent.add("[%s]%s[/] [dim]%s[/]" % (style, node.name, node.type))
+        for child in sorted(children.get(node, [])):
+            if child not in seen:
+                add(branch, child, seen | {child})
+
+    for root in roots:
+        add(tree, root, frozenset({root}))
+    return tree
+
+
+def service_graph(xray: Any, start: float, end: float) -> Any | None:
+    """GetServiceGraph for the window, or None when the server does not offer it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        services: list[dict[str, Any]] = []
+        for page in xray.get_paginator("get_service_graph").paginate(StartTime=start, EndTime=end):
+            services.extend(page.get("Services", []))
+        return services
+    except ClientError:
+        return None
+
+
+def service_map(services: list[dict[str, Any]], title: str) -> Any:
+    """A GetServiceGraph response as a tree from the root services along their edges, with counts."""
+    from rich.tree import Tree
+
+    by_ref = {s["ReferenceId"]: s for s in services}
+    targets = {e["ReferenceId"] for s in services for e in s.get("Edges", [])}
+    tree = Tree(title)
+
+    def stats(summary: dict[str, Any] | None) -> str:
+        if not summary:
+            return ""
+        faults = summary.get("FaultStatistics", {}).get("TotalCount", 0)
+        errors = summary.get("ErrorStatistics", {}).get("TotalCount", 0)
+        total = summary.get("TotalCount", 0)
+        average = summary.get("TotalResponseTime", 0) / total * 1000 if total else 0.0
+        text = " [dim]%d requests, avg %.0f ms[/]" % (total, average)
+        if faults:
+            text += " [red]%d faults[/]" % faults
+        if errors:
+            text += " [yellow]%d errors[/]" % errors
+        return text
+
+    def add(parent: Any, service: dict[str, Any], via: dict[str, Any] | None, seen: frozenset[int]) -> None:
+        branch = parent.add("[bold]%s[/] [dim]%s[/]%s" % (service.get("Name", "?"), service.get("Type", ""),
+                                                           stats((via or {}).get("SummaryStatistics"))))
+        for edge in service.get("Edges", []):
+            child = by_ref.get(edge["ReferenceId"])
+            if child is not None and edge["ReferenceId"] not in seen:
+                add(branch, child, edge, seen | {edge["ReferenceId"]})
+
+    roots = [s for s in services if s["ReferenceId"] not in targets] or services[:1]
+    for root in sorted(roots, key=lambda s: str(s.get("Name"))):
+        add(tree, root, None, frozenset({root["ReferenceId"]}))
+    return tree
+
+
+def summaries_table(xray: Any, start: float, trace_ids: dict[str, str]) -> Any:
+    """GetTraceSummaries over the demo's time window, as the console's trace list."""
+    from rich.table import Table
+
+    summaries = []
+    for page in xray.get_paginator("get_trace_summaries").paginate(StartTime=start - 5, EndTime=time.time() + 5):
+        summaries.extend(s for s in page["TraceSummaries"] if s["Id"] in trace_ids)
+    table = Table(title="Traces (GetTraceSummaries), newest first")
+    for column in ("trace id", "configuration", "method", "URL", "status", "response time", "fault"):
+        table.add_column(column)
+    for s in sorted(summaries, key=lambda s: s["Id"], reverse=True):
+        http = s.get("Http", {})
+        table.add_row(s["Id"], trace_ids[s["Id"]], http.get("HttpMethod", ""), http.get("HttpURL", ""),
+                      str(http.get("HttpStatus", "")), "%.3f s" % s.get("ResponseTime", 0),
+                      "[red]yes[/]" if s.get("HasFault") else "no")
+    return table
+
+
+def _count(entity: dict[str, Any]) -> int:
+    return sum(1 + _count(s) for s in entity.get("subsegments", []) or [])
+
+
+def comparison_table(results: list[tuple[str, str, list[dict[str, Any]]]]) -> Any:
+    """The article's comparison: what each configuration's trace shows."""
+    from rich.table import Table
+
+    table = Table(title="The article's three configurations, one request each", show_lines=True)
+    for column in ("configuration", "nodes in the trace map", "segment documents", "inside the function",
+                   "the article reports"):
+        table.add_column(column)
+    for name, reported, docs in results:
+        nodes, _ = trace_graph(docs)
+        shown = "\n".join("%s [dim]%s[/]" % (n.name, n.type) for n in sorted(nodes, key=lambda n: n.type)
+                          if n.type != "client")
+        inside = sorted({s["name"] for d in docs if d.get("origin") == "AWS::Lambda::Function"
+                         for s in d.get("subsegments", [])})
+        sdk = sum(1 + _count(d) for d in docs if d.get("type") == "subsegment") + sum(
+            _count(s) for d in docs if d.get("origin") == "AWS::Lambda::Function" for s in d.get("subsegments", []))
+        inner = ", ".join(inside) if inside else "nothing"
+        if sdk:
+            inner += "\n+ %d SDK subsegments" % sdk
+        table.add_row(name, shown, str(sum(1 for d in docs if d.get("type") != "subsegment")), inner, reported)
+    return table

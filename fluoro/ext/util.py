@@ -100,3 +100,22 @@ def unwrap(obj, attr: str) -> None:  # type: ignore[no-untyped-def]
     f = getattr(obj, attr, None)
     if f and isinstance(f, wrapt.ObjectProxy) and hasattr(f, "__wrapped__"):
         setattr(obj, attr, f.__wrapped__)
+
+
+def has_trace_entity() -> bool:
+    """Is a segment or subsegment current? Asked quietly: no context-missing log or error.
+
+    For hooks that fire on every call of a library (ORM calls, MongoDB commands) whether
+    or not the application is tracing at that moment.
+    """
+    import contextvars
+
+    from ..core import xray_recorder
+
+    entities = getattr(xray_recorder.context, "_entities", None)
+    if isinstance(entities, contextvars.ContextVar):
+        return bool(entities.get())
+    try:
+        return xray_recorder.get_trace_entity() is not None
+    except Exception:
+        return False

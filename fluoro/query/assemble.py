@@ -80,6 +80,16 @@ def _latest(docs: Sequence[StoredDocument]) -> list[tuple[Doc, StoredDocument]]:
     return [(entry[2], entry[3]) for entry in best.values()]
 
 
+def http_status(entity: Doc) -> int | None:
+    """The entity's HTTP response status as an int (digit strings accepted), or None."""
+    http = entity.get("http")
+    response = http.get("response") if isinstance(http, dict) else None
+    status = response.get("status") if isinstance(response, dict) else None
+    if isinstance(status, str) and status.isdigit():
+        return int(status)
+    return status if type(status) is int else None
+
+
 def walk(entity: Doc) -> Iterator[Doc]:
     """``entity`` and all its nested subsegments, depth first."""
     stack = [entity]

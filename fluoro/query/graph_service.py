@@ -18,13 +18,14 @@ import msgspec
 
 from fluoro.query.assemble import assemble
 from fluoro.query.filters import FilterError, parse
-from fluoro.query.filters.ast import feature, walk
+from fluoro.query.filters.parser import GroupResolver
+from fluoro.query.filters.search import matching_traces
 from fluoro.query.graph import GraphBuilder, Stats, rows_for
 from fluoro.query.nodes import CLIENT, NodeKey, TraceGraph, trace_graph
 from fluoro.query.rollup import store_link_resolver
 from fluoro.query.selector import Selector, SelectorError, parse_selector
 from fluoro.query.service import InvalidQuery, _number, _valid_trace_id
-from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceQuery, TraceReader
+from fluoro.store.api import FilterUnsupported, GraphRow, GraphStore, StoredDocument, TraceReader
 
 MAX_TRACE_GRAPH_IDS = 5
 PERIODS = (60, 300)
@@ -44,9 +45,10 @@ def _window(body: dict[str, Any]) -> tuple[float, float]:
 
 
 class GraphQueries:
-    def __init__(self, store: GraphReader, max_traces: int = 10_000) -> None:
+    def __init__(self, store: GraphReader, max_traces: int = 10_000, groups: GroupResolver | None = None) -> None:
         self.store = store
         self.max_traces = max_traces
+        self.groups = groups  # resolves group.name/group.arn inside a group's own filter
 
     # ---- the trace path (GetTraceGraph, group filters)
     def _graphs(self, docs: Iterable[StoredDocument]) -> list[tuple[str, TraceGraph]]:
@@ -58,41 +60,23 @@ class GraphQueries:
 
     def _filtered_rows(self, start: float, end: float, text: str, period: int | None) -> list[GraphRow]:
         try:
-            node = parse(text)
+            node = parse(text, self.groups)
         except FilterError as exc:
             raise InvalidQuery(f"The group's filter expression is invalid: {exc}") from None
-        supported = self.store.capabilities().filter_nodes
-        if node is not None:
-            for item in walk(node):
-                # Capabilities name keywords since the full filter language (``flag:ok``, ...).
-                if feature(item) not in supported:
-                    raise InvalidQuery(
-                        f"The group's filter expression uses {feature(item)}, which is not supported"
-                    )
-        ids: list[str] = []
-        after = None
-        while len(ids) < self.max_traces:
-            query = TraceQuery(
-                start, end, filter=node, limit=min(1000, self.max_traces - len(ids)), after=after
-            )
-            try:
-                page = self.store.find_traces(query)
-            except FilterUnsupported as exc:
-                raise InvalidQuery(
-                    f"The group's filter expression uses {exc}, which is not supported"
-                ) from None
-            ids.extend(h.trace_id for h in page.hits)
-            if not page.more or not page.hits:
-                break
-            after = (page.hits[-1].sort_time, page.hits[-1].trace_id)
+        resolve = store_link_resolver(self.store)
+        graphs: list[TraceGraph] = []
+        try:
+            for _, trace in matching_traces(self.store, start, end, node, max_traces=self.max_traces):
+                graphs.append(trace_graph(trace.segments, resolve))
+        except FilterUnsupported as exc:
+            raise InvalidQuery(f"The group's filter expression uses {exc}, which this store does not support") from None
         sums: dict[tuple[int, str], Stats] = {}
-        for i in range(0, len(ids), 500):
-            for _, graph in self._graphs(self.store.documents(ids[i : i + 500])):
-                for row in rows_for(graph):
-                    if not (row.bucket < end and row.bucket + 60 > start):
-                        continue
-                    bucket = (row.bucket // period) * period if period else int(start // 60) * 60
-                    sums.setdefault((bucket, row.key), Stats()).merge(row)
+        for graph in graphs:
+            for row in rows_for(graph):
+                if not (row.bucket < end and row.bucket + 60 > start):
+                    continue
+                bucket = (row.bucket // period) * period if period else int(start // 60) * 60
+                sums.setdefault((bucket, row.key), Stats()).merge(row)
         return [
             GraphRow(b, k, s.ok, s.error, s.throttle, s.fault, s.total, s.response_time, s.samples, s.first, s.last,
                      dict(s.histogram))

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from fluoro.query.assemble import infer_origin, walk
+from fluoro.query.assemble import http_status, infer_origin, walk
 
 Doc = dict[str, Any]
 CLIENT = "client"
@@ -110,10 +110,7 @@ def _number(value: Any) -> float | None:
 
 def outcome(entity: Doc) -> str:
     """fault (flag or 5xx) beats throttle (flag or 429) beats error (flag or 4xx) beats ok."""
-    status = _obj(_obj(entity.get("http")).get("response")).get("status")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    code = status if type(status) is int else 0
+    code = http_status(entity) or 0
     if entity.get("fault") is True or 500 <= code < 600:
         return FAULT
     if entity.get("throttle") is True or code == 429:

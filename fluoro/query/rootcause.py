@@ -19,27 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluoro.query.assemble import Doc
+from fluoro.query.assemble import Doc, http_status
 from fluoro.query.trace_nodes import TraceGraph
 
 _FLAG_STATUS = {"fault": (500, 600), "error": (400, 500)}
 COVERAGE_THRESHOLD = 0.5
 
 
-def _status(entity: Doc) -> int | None:
-    http = entity.get("http")
-    response = http.get("response") if isinstance(http, dict) else None
-    status = response.get("status") if isinstance(response, dict) else None
-    if isinstance(status, str) and status.isdigit():
-        return int(status)
-    return status if type(status) is int else None
-
-
 def has_flag(entity: Doc, flag: str) -> bool:
     """``fault``/``error``/``throttle``: the flag is set or the HTTP status says so."""
     if entity.get(flag) is True:
         return True
-    status = _status(entity)
+    status = http_status(entity)
     if status is None:
         return False
     if flag == "throttle":

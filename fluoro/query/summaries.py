@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluoro.query.assemble import Doc, Trace, walk
+from fluoro.query.assemble import Doc, Trace, http_status, walk
 from fluoro.query.rootcause import root_causes
 from fluoro.query.trace_nodes import build
 
@@ -18,17 +18,8 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _status(entity: Doc) -> int | None:
-    http = entity.get("http")
-    response = http.get("response") if isinstance(http, dict) else None
-    status = response.get("status") if isinstance(response, dict) else None
-    if isinstance(status, str) and status.isdigit():
-        return int(status)
-    return status if type(status) is int else None
-
-
 def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
-    status = _status(entity)
+    status = http_status(entity)
     return entity.get(name) is True or (status is not None and low <= status < high)
 
 
@@ -86,7 +77,7 @@ def _http(root: Doc) -> dict[str, Any]:
                      ("client_ip", "ClientIp")):  # fmt: skip
         if isinstance(request.get(src), str):
             out[dst] = request[src]
-    status = _status(root)
+    status = http_status(root)
     if status is not None:
         out["HttpStatus"] = status
     return out

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 
-from fluoro.core import xray_recorder
-from fluoro.core.context import Context
 from fluoro.core.models.trace_header import TraceHeader
 
 
-class CapturingEmitter:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 @pytest.fixture
-def recorder(monkeypatch):  # type: ignore[no-untyped-def]
-    """The global recorder with fresh state; restored afterwards."""
-    monkeypatch.delenv("AWS_XRAY_TRACING_NAME", raising=False)
-    monkeypatch.delenv("AWS_XRAY_CONTEXT_MISSING", raising=False)
-    saved = dict(vars(xray_recorder)), xray_recorder.streaming_threshold
-    xray_recorder.configure(sampling=False, context=Context(), emitter=CapturingEmitter(), service="test")
-    yield xray_recorder
-    xray_recorder.clear_trace_entities()
-    xray_recorder.__dict__.clear()
-    xray_recorder.__dict__.update(saved[0])
-    xray_recorder.streaming_threshold = saved[1]
-
+def recorder(global_recorder):  # type: ignore[no-untyped-def]
+    return global_recorder
 
 def _warnings(caplog) -> list:  # type: ignore[no-untyped-def]
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

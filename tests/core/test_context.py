@@ -4,13 +4,11 @@ happens when there is none (the context-missing strategies)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 
 import pytest
 
-from fluoro.core import xray_recorder
 from fluoro.core.async_context import AsyncContext
 from fluoro.core.context import MISSING_SEGMENT_MSG, Context
 from fluoro.core.exceptions.exceptions import SegmentNotFoundException
@@ -18,30 +16,9 @@ from fluoro.core.models.segment import Segment
 from fluoro.core.models.subsegment import Subsegment
 
 
-class CapturingEmitter:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 @pytest.fixture
-def recorder(monkeypatch):  # type: ignore[no-untyped-def]
-    """The global recorder with a fresh thread-local Context; restored afterwards."""
-    monkeypatch.delenv("AWS_XRAY_CONTEXT_MISSING", raising=False)
-    monkeypatch.delenv("AWS_XRAY_TRACING_NAME", raising=False)
-    saved = dict(vars(xray_recorder)), xray_recorder.streaming_threshold
-    xray_recorder.configure(sampling=False, context=Context(), emitter=CapturingEmitter(), service="test")
-    yield xray_recorder
-    xray_recorder.clear_trace_entities()
-    xray_recorder.__dict__.clear()
-    xray_recorder.__dict__.update(saved[0])
-    xray_recorder.streaming_threshold = saved[1]
-
+def recorder(global_recorder):  # type: ignore[no-untyped-def]
+    return global_recorder
 
 def _tree(doc: dict) -> dict:
     return {s["name"]: _tree(s) for s in doc.get("subsegments", [])}
@@ -258,3 +235,25 @@ def test_environment_strategy_wins(recorder, monkeypatch) -> None:  # type: igno
     recorder.configure(context_missing="IGNORE_ERROR")
     assert recorder.context.context_missing == "RUNTIME_ERROR"
     assert Context().context_missing == "RUNTIME_ERROR"
+
+
+def test_task_local_storage_is_private_to_each_task() -> None:
+    from fluoro.core.async_context import TaskLocalStorage
+
+    storage = TaskLocalStorage()
+
+    async def remember(value: int) -> tuple[int, object]:
+        storage.value = value
+        await asyncio.sleep(0)
+        seen = storage.value
+        storage.clear()
+        with pytest.raises(AttributeError):
+            storage.value  # noqa: B018
+        return value, seen
+
+    async def main() -> list[tuple[int, object]]:
+        return await asyncio.gather(*(remember(i) for i in range(50)))
+
+    assert all(value == seen for value, seen in asyncio.run(main()))
+    storage.ignored = 1  # outside a task: dropped, as upstream
+    assert storage.ignored is None

@@ -104,3 +104,17 @@ def test_subsegment_document_fields() -> None:
     doc = _doc(sub)
     assert doc["type"] == "subsegment" and doc["trace_id"] == seg.trace_id and doc["parent_id"] == seg.id
     assert doc["sql"] == {"url": "postgresql://db", "sanitized_query": "select 1"}
+
+
+def test_noop_id_setting_is_read_per_segment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """AWS_XRAY_NOOP_ID=false gives unsampled segments and their subsegments real ids."""
+    from fluoro.core.models.dummy_entities import NOOP_ENTITY_ID, NOOP_TRACE_ID, DummySegment, DummySubsegment
+
+    monkeypatch.setenv("AWS_XRAY_NOOP_ID", "FALSE")
+    segment = DummySegment("unsampled")
+    sub = DummySubsegment(segment, "child")
+    assert segment.id != NOOP_ENTITY_ID and segment.trace_id != NOOP_TRACE_ID
+    assert sub.id != NOOP_ENTITY_ID and sub.trace_id == segment.trace_id
+    monkeypatch.setenv("AWS_XRAY_NOOP_ID", "true")
+    segment = DummySegment("unsampled")
+    assert (segment.id, DummySubsegment(segment, "child").id) == (NOOP_ENTITY_ID, NOOP_ENTITY_ID)

@@ -3,7 +3,6 @@ subsegment is sent on its own, straight away."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -11,6 +10,7 @@ import tempfile
 import pytest
 
 from fluoro.core.async_recorder import AsyncAWSXRayRecorder
+from fluoro.core.emitters.memory import InMemoryEmitter
 from fluoro.core.exceptions.exceptions import FacadeSegmentMutationException
 from fluoro.core.lambda_launcher import LambdaContext
 from fluoro.core.models.dummy_entities import DummySegment, DummySubsegment
@@ -22,17 +22,6 @@ PARENT = "53995c3f42cd8ad8"
 HEADER = "Root=%s;Parent=%s;Sampled=1" % (ROOT, PARENT)
 
 
-class CapturingEmitter:
-    def __init__(self) -> None:
-        self.documents: list = []
-
-    def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
-        self.documents.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address) -> None:  # type: ignore[no-untyped-def]
-        pass
-
-
 @pytest.fixture
 def recorder(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     """A NEW recorder created inside a (simulated) Lambda environment."""
@@ -41,7 +30,7 @@ def recorder(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     rec = AsyncAWSXRayRecorder()
-    rec.configure(emitter=CapturingEmitter())
+    rec.configure(emitter=InMemoryEmitter())
     return rec
 
 

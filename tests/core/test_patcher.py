@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from fluoro.core import patch, patch_all, patcher, xray_recorder
+from fluoro.core import patch, patcher, xray_recorder
 from fluoro.core.context import Context
 from fluoro.core.emitters.memory import InMemoryEmitter
 
@@ -108,9 +108,19 @@ def test_relative_names_are_rejected() -> None:
 
 
 def test_patch_all_skips_libraries_that_are_not_installed_or_not_yet_supported() -> None:
-    patch_all()
-    assert "botocore" in patcher._PATCHED_MODULES
-    assert "pymongo" not in patcher._PATCHED_MODULES
+    # In a fresh interpreter: patch_all() patches every installed library process-wide.
+    # pymongo is made uninstalled (its import fails); httplib is left out without double_patch.
+    import subprocess
+
+    code = ("import sys; sys.modules['pymongo'] = None\n"
+            "from fluoro.core import patch_all, patcher\n"
+            "patch_all()\n"
+            "print(' '.join(sorted(patcher._PATCHED_MODULES)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    patched = proc.stdout.split()
+    assert "botocore" in patched and "sqlite3" in patched
+    assert "pymongo" not in patched and "httplib" not in patched
 
 
 def test_disabled_sdk_patches_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]

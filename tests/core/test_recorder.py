@@ -195,3 +195,56 @@ def test_sampling_rule_name_and_user(recorder) -> None:  # type: ignore[no-untyp
     recorder.end_segment()
     assert "sampling_rule_name" not in recorder.emitter.documents[1]["aws"]["xray"]
     assert other.aws["xray"]["sdk"] == "X-Ray for Python"
+
+
+def test_capture_under_an_unsampled_segment_behaves_like_the_general_path(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The inlined unsampled path of ``@capture``: dummies, nesting, exceptions, context restored."""
+    from fluoro.core.context import Context
+    from fluoro.core.emitters.memory import InMemoryEmitter
+    from fluoro.core.models.dummy_entities import DummySegment, DummySubsegment
+    from fluoro.core.recorder import AWSXRayRecorder
+
+    monkeypatch.setenv("AWS_XRAY_NOOP_ID", "false")
+    recorder = AWSXRayRecorder()
+    emitter = InMemoryEmitter()
+    recorder.configure(sampling=False, context=Context(), emitter=emitter, service="t")
+    seen = []
+
+    @recorder.capture("in er")  # sanitized like any name: "in er" is valid, kept
+    def inner() -> str:
+        seen.append(recorder.current_subsegment())
+        return "ok"
+
+    @recorder.capture("outer")
+    def outer() -> str:
+        seen.append(recorder.current_subsegment())
+        return inner()
+
+    @recorder.capture("boom")
+    def boom() -> None:
+        raise KeyError("x")
+
+    segment = recorder.begin_segment("unsampled", sampling=0)
+    assert isinstance(segment, DummySegment)
+    assert outer() == "ok"
+    outer_sub, inner_sub = seen
+    assert type(outer_sub) is DummySubsegment and type(inner_sub) is DummySubsegment
+    assert (outer_sub.name, inner_sub.name) == ("outer", "in er")
+    assert inner_sub.parent_id == outer_sub.id and outer_sub.parent_id == segment.id
+    assert outer_sub.id != "0000000000000000"  # AWS_XRAY_NOOP_ID=false: real ids
+    assert not outer_sub.in_progress and not inner_sub.in_progress
+    assert recorder.get_trace_entity() is segment
+    with pytest.raises(KeyError):
+        boom()
+    assert recorder.get_trace_entity() is segment
+    assert segment.subsegments[-1].name == "boom" and not segment.subsegments[-1].in_progress
+
+    @recorder.capture("closes_itself")
+    def closes_itself() -> None:
+        recorder.end_subsegment()
+
+    closes_itself()
+    assert recorder.get_trace_entity() is segment
+    recorder.end_segment()
+    assert recorder.get_trace_entity() is None
+    assert emitter.documents == []  # nothing unsampled is ever sent

@@ -58,7 +58,8 @@ class DummySegment(_Unrecorded, Segment):
     """A segment that is not sampled: nothing is recorded or sent."""
 
     def __init__(self, name: str = "dummy", traceid: str | None = None) -> None:
-        noop = _noop_ids_enabled()
+        # Read per segment, as upstream does; its subsegments follow the segment's choice.
+        self._noop_ids = noop = _noop_ids_enabled()
         if noop:
             super().__init__(name=name or "dummy", entityid=NOOP_ENTITY_ID, traceid=NOOP_TRACE_ID, sampled=False)
         else:
@@ -75,7 +76,7 @@ class DummySubsegment(_Unrecorded, Subsegment):
 
     def __init__(self, segment: Segment, name: str = "dummy") -> None:
         # Deliberately not Subsegment.__init__: no random id unless AWS_XRAY_NOOP_ID=false.
-        self.id = NOOP_ENTITY_ID if _NOOP else new_entity_id()
+        self.id = NOOP_ENTITY_ID if getattr(segment, "_noop_ids", _NOOP) else new_entity_id()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
@@ -83,13 +84,15 @@ class DummySubsegment(_Unrecorded, Subsegment):
         self.parent_segment = segment
         self.trace_id = segment.trace_id
         self.namespace = "dummy"
+        self.in_progress = True
 
     def set_sql(self, sql: dict) -> None:
         pass
 
 
 
-# Read once: per-entity environment lookups made upstream's unsampled path slower than the sampled one.
+# Read once for dummies under sampled segments (begin_subsegment_without_sampling): a per-entity
+# environment lookup made upstream's unsampled path slower than the sampled one.
 _NOOP = _noop_ids_enabled()
 
 

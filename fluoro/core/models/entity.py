@@ -59,10 +59,10 @@ class Entity:
     """
 
     # Hot fields in slots; the rest are class defaults overridden per instance in __dict__.
-    __slots__ = ("id", "name", "start_time", "end_time", "parent_id", "trace_id", "__dict__", "__weakref__")
+    __slots__ = ("id", "name", "start_time", "end_time", "parent_id", "trace_id", "in_progress",
+                 "__dict__", "__weakref__")
 
     sampled = True
-    in_progress = True
     _http = _annotations = _metadata = _aws = _cause = _subsegments = None
     # Shared, read-only ``aws`` block (SDK and plugin data); copied on first access.
     _aws_template = None
@@ -74,6 +74,7 @@ class Entity:
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
         self.parent_id = None
+        self.in_progress = True
 
     # -- lazily created containers -------------------------------------------------
     @property

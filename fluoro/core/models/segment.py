@@ -83,6 +83,7 @@ class Segment(Entity):
         self._total = 0
         self.trace_id = traceid or new_trace_id()
         self.parent_id = parent_id
+        self.in_progress = True
         if not sampled:
             self.sampled = sampled
 

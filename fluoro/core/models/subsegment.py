@@ -59,11 +59,15 @@ class SubsegmentContextManager:
             set_as_recording(async_wrapper, wrapped)
             return async_wrapper
 
-        record = recorder.record_subsegment
+        make_wrapper = getattr(recorder, "_capture_wrapper", None)
+        if make_wrapper is not None:
+            wrapper = functools.wraps(wrapped)(make_wrapper(wrapped, name, namespace))
+        else:  # a recorder-like object without fluoro's internals
+            record = recorder.record_subsegment
 
-        @functools.wraps(wrapped)
-        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-            return record(wrapped, None, args, kwargs, name, namespace, None)
+            @functools.wraps(wrapped)
+            def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+                return record(wrapped, None, args, kwargs, name, namespace, None)
 
         set_as_recording(wrapper, wrapped)
         return wrapper
@@ -99,6 +103,7 @@ class Subsegment(Entity):
         self.parent_segment = segment
         self.trace_id = segment.trace_id
         self.namespace = namespace
+        self.in_progress = True
 
     @property
     def sql(self) -> dict:

@@ -178,8 +178,8 @@ def test_trace_graph_of_the_real_api_gateway_trace(xray: Any) -> None:
 def test_group_default_and_unknown_group(xray: Any) -> None:
     now = time.time()
     xray.get_service_graph(StartTime=now - 60, EndTime=now, GroupName="Default")
-    xray.get_service_graph(StartTime=now - 60, EndTime=now,
-                           GroupARN="arn:aws:xray:us-east-1:000000000000:group/Default")  # fmt: skip
+    default_arn = xray.get_group(GroupName="Default")["Group"]["GroupARN"]
+    xray.get_service_graph(StartTime=now - 60, EndTime=now, GroupARN=default_arn)
     with pytest.raises(ClientError) as exc:
         xray.get_service_graph(StartTime=now - 60, EndTime=now, GroupName="nope")
     assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
@@ -227,3 +227,24 @@ def test_aws_cli_get_service_graph_and_time_series(server: FluoroServer, xray: A
     series = json.loads(out.stdout)["TimeSeriesServiceStatistics"]
     assert sum(e["ServiceSummaryStatistics"]["TotalCount"] for e in series) == 3
 
+
+
+def test_a_created_group_restricts_the_graph_to_its_traces(xray: Any) -> None:
+    """CreateGroup's filter (the groups store) is what GetServiceGraph applies for that group."""
+    rng = random.Random(77)
+    base = time.time() - 5 * 86400  # its own window
+    traces = [lambda_trace(rng, base + 2 * i, status) for i, status in enumerate([200, 200, 200, 503, 503])]
+    put(xray, [doc for docs in traces for doc in docs])
+    xray.create_group(GroupName="only-faults", FilterExpression="fault")
+    start, end = base - 60, base + 120
+    everything = graph_when(xray, start, end, lambda s: any(
+        n.get("SummaryStatistics", {}).get("TotalCount") == 5 for n in s if n.get("Type") == "AWS::ApiGateway::Stage"))
+    stage_all = by_name(everything)[("shop/prod", "AWS::ApiGateway::Stage")]
+    assert stage_all["SummaryStatistics"]["TotalCount"] == 5
+    faults = xray.get_service_graph(StartTime=start, EndTime=end, GroupName="only-faults")["Services"]
+    stage = by_name(faults)[("shop/prod", "AWS::ApiGateway::Stage")]
+    assert stage["SummaryStatistics"]["TotalCount"] == 2
+    assert stage["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 2
+    arn = xray.get_group(GroupName="only-faults")["Group"]["GroupARN"]
+    by_arn = xray.get_service_graph(StartTime=start, EndTime=end, GroupARN=arn)["Services"]
+    assert by_name(by_arn)[("shop/prod", "AWS::ApiGateway::Stage")]["SummaryStatistics"]["TotalCount"] == 2

@@ -1,0 +1,1 @@
+"""aiohttp: the client trace config (``client``) and the server middleware (``middleware``)."""

@@ -1,0 +1,3 @@
+from .patch import XrayCommandListener, patch
+
+__all__ = ["patch", "XrayCommandListener"]

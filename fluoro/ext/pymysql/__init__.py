@@ -1,0 +1,3 @@
+from .patch import patch, unpatch
+
+__all__ = ["patch", "unpatch"]

@@ -1,0 +1,3 @@
+from .patch import XRayTracedSQLite, patch, unpatch
+
+__all__ = ["patch", "unpatch", "XRayTracedSQLite"]

@@ -1,0 +1,3 @@
+"""Fixtures for the AWS client patcher tests (moto server and recorder come from ../conftest.py)."""
+
+from ..oracle import recorders  # noqa: F401

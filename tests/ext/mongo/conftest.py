@@ -1,0 +1,3 @@
+"""Fixtures for the pymongo tests."""
+
+from ..oracle import recorders  # noqa: F401
