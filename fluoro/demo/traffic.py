@@ -13,6 +13,14 @@ STAGE = "demo"
 
 # One round of the stream; the demo repeats it. Each entry: (kind, what it shows).
 ROUND = ["create", "create_pro", "get", "bad_input", "create", "import", "enterprise", "get"]
+DESCRIPTIONS = {
+    "create": "a user saved to DynamoDB, a profile file to S3 (201)",
+    "create_pro": "the same with annotation plan = \"pro\"",
+    "get": "a user read back from DynamoDB and S3",
+    "bad_input": "an invalid e-mail: 400, an error (not a fault), handled",
+    "enterprise": "a pricing bug: KeyError, a fault with its stack, answered 500",
+    "import": "a burst of writes throttled by DynamoDB: 429, a throttle",
+}
 EXPECTED_STATUS = {"create": 201, "create_pro": 201, "get": 200, "bad_input": 400, "import": 429,
                    "enterprise": 500}
 
