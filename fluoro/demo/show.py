@@ -202,7 +202,7 @@ def summaries_table(xray: Any, start: float, trace_ids: dict[str, str]) -> Any:
     """GetTraceSummaries over the demo's time window, as the console's trace list."""
     from rich.table import Table
 
-    summaries = []
+    summaries: list[dict[str, Any]] = []
     for page in xray.get_paginator("get_trace_summaries").paginate(StartTime=start - 5, EndTime=time.time() + 5):
         summaries.extend(s for s in page["TraceSummaries"] if s["Id"] in trace_ids)
     table = Table(title="Traces (GetTraceSummaries), newest first")

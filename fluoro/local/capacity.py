@@ -62,7 +62,7 @@ class CapacityProxy:
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
-        return "http://%s:%d" % (host, port)
+        return "http://%s:%d" % (host if isinstance(host, str) else host.decode(), port)
 
     def start(self) -> CapacityProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, name="capacity-proxy", daemon=True)
