@@ -194,7 +194,10 @@ def _demo_app(console: Any, args: argparse.Namespace, xray: Any, daemon: str, aw
     from fluoro.local.start_api import LocalApi, LocalApiConfig
 
     console.rule("[bold]Part 2: fluoro's demo app")
-    began = time.time()
+    # Trace ids carry whole seconds and time windows select by them: start on a fresh second
+    # so the windows below hold this part's traces and none of part 1's.
+    began = float(int(time.time()) + 1)
+    time.sleep(max(0.0, began - time.time()))
     api = LocalApi(LocalApiConfig(template=str(APP_TEMPLATE), port=0, stack_name=STACK_NAME, daemon_address=daemon,
                                   aws_endpoint=aws_endpoint)).start_in_thread()
     apis.append(api)
