@@ -137,3 +137,14 @@ def test_service_graph_has_the_apps_nodes_and_edges(demo: tuple[TraceReader, lis
                  (users, ("fluoro-demo-user-files", "AWS::S3::Bucket")),
                  (imports, ("fluoro-demo-imports", "AWS::DynamoDB::Table"))]:
         assert edge in edges, (edge, sorted(edges))
+
+
+@pytest.mark.parametrize("enforce", [False, True])
+def test_start_api_throttles_only_with_enforce_capacity(xray: TraceReader, enforce: bool) -> None:
+    """moto alone accepts the whole import; ``--enforce-capacity`` gives DynamoDB's throttle."""
+    config = LocalApiConfig(template=str(APP_TEMPLATE), port=0, stack_name=STACK_NAME,
+                            daemon_address=xray.daemon_address, enforce_capacity=enforce)
+    with LocalApi(config).start_in_thread() as api:
+        assert any("provisioned write capacity enforced" in line for line in api.describe()) is enforce
+        sent = send("%s/%s" % (api.url, STAGE), ["import"])[0]
+    assert sent.status == (429 if enforce else 200)
