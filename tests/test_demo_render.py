@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,50 @@ def test_service_map_from_get_service_graph() -> None:
     for name in names:
         assert name in text
     assert "requests, avg" in text
+
+
+def test_timeline_shows_an_exception_and_its_stack() -> None:
+    segment = {"id": "a" * 16, "trace_id": "1-5f84c7a3-0123456789abcdef01234567", "name": "users", "start_time": 1.0,
+               "end_time": 1.5, "origin": "AWS::Lambda::Function", "subsegments": [
+                   {"id": "b" * 16, "name": "price_plan", "start_time": 1.1, "end_time": 1.2, "fault": True,
+                    "cause": {"working_directory": "/var/task", "exceptions": [
+                        {"id": "c" * 16, "type": "KeyError", "message": "'enterprise'",
+                         "stack": [{"path": "users.py", "line": 50, "label": "price_plan"},
+                                   {"path": "users.py", "line": 62, "label": "create_user"}]}]}}]}
+    text = render(timeline([segment], "t"))
+    assert "fault  price_plan KeyError: 'enterprise' (stack: 2 frames)" in text
+
+
+def test_service_map_keeps_to_the_named_roots_and_counts_throttles() -> None:
+    def stats(total: int, throttles: int) -> dict:
+        return {"OkCount": total - throttles, "ErrorStatistics": {"ThrottleCount": throttles, "OtherCount": 0,
+                                                                  "TotalCount": throttles},
+                "FaultStatistics": {"OtherCount": 0, "TotalCount": 0}, "TotalCount": total, "TotalResponseTime": 0.1}
+
+    services = [
+        {"ReferenceId": 0, "Name": "app/demo", "Type": "client", "Edges": [{"ReferenceId": 1,
+                                                                          "SummaryStatistics": stats(4, 1)}]},
+        {"ReferenceId": 1, "Name": "app/demo", "Type": "AWS::ApiGateway::Stage", "Edges": []},
+        {"ReferenceId": 2, "Name": "other/dev", "Type": "client", "Edges": [{"ReferenceId": 3,
+                                                                           "SummaryStatistics": stats(2, 0)}]},
+        {"ReferenceId": 3, "Name": "other/dev", "Type": "AWS::ApiGateway::Stage", "Edges": []},
+    ]
+    text = render(service_map(services, "map", root_names={"app/demo"}))
+    assert "app/demo AWS::ApiGateway::Stage 4 requests" in text and "(1 throttles)" in text
+    assert "other/dev" not in text
+    assert "other/dev AWS::ApiGateway::Stage 2 requests" in render(service_map(services, "map"))
+
+
+def test_sent_table_groups_the_stream_by_kind() -> None:
+    from fluoro.demo.show import sent_table
+    from fluoro.demo.traffic import Sent, plan
+
+    kinds = plan(10)
+    assert kinds[:8] == ["create", "create_pro", "get", "bad_input", "create", "import", "enterprise", "get"]
+    assert kinds[8:] == ["create", "create_pro"]
+    sent = [Sent(k, "GET" if k == "get" else "POST", "/users/u1" if k == "get" else "/users",
+                 201 if k.startswith("create") else 400, "1-x") for k in kinds]
+    text = render(sent_table(sent))
+    rows = [line for line in text.splitlines() if "a user saved to DynamoDB" in line]
+    assert len(rows) == 1 and re.search(r"│ POST /users +│ 3 +│ 3 x 201 +│", rows[0]), text
+    assert re.search(r"│ GET /users/\{userId\} +│ 2 +│ 2 x 400 +│", text), text

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.markup import escape
+
 from fluoro.local.trace_map import Node, documents, trace_graph
 
 WIDTH = 36
@@ -63,6 +65,13 @@ def _label(entity: dict[str, Any], t0: float, span: float, segment: bool) -> str
         text += " [dim](inferred)[/]"
     if entity.get("in_progress"):
         text += " [yellow](in progress)[/]"
+    exceptions = (entity.get("cause") or {}).get("exceptions") if isinstance(entity.get("cause"), dict) else None
+    if exceptions:
+        first = exceptions[0]
+        frames = len(first.get("stack") or [])
+        text += " [red]%s: %s[/]" % (escape(str(first.get("type", "?"))), escape(str(first.get("message", ""))[:80]))
+        if frames:
+            text += " [dim](stack: %d frames)[/]" % frames
     return text
 
 
@@ -127,21 +136,29 @@ def trace_map(docs: list[dict[str, Any]], title: str) -> Any:
     return tree
 
 
-def service_graph(xray: Any, start: float, end: float) -> Any | None:
-    """GetServiceGraph for the window, or None when the server does not offer it."""
+def service_graph(xray: Any, start: float, end: float, ready: Any = None, timeout: float = 15.0) -> Any | None:
+    """GetServiceGraph for the window, or None when the server does not offer it.
+
+    The server rolls traces into the graph every few seconds, so with ``ready`` this
+    asks again until ``ready(services)`` holds or the deadline passes."""
     from botocore.exceptions import ClientError
 
-    try:
-        services: list[dict[str, Any]] = []
-        for page in xray.get_paginator("get_service_graph").paginate(StartTime=start, EndTime=end):
-            services.extend(page.get("Services", []))
-        return services
-    except ClientError:
-        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            services: list[dict[str, Any]] = []
+            for page in xray.get_paginator("get_service_graph").paginate(StartTime=start, EndTime=end):
+                services.extend(page.get("Services", []))
+        except ClientError:
+            return None
+        if ready is None or ready(services) or time.monotonic() > deadline:
+            return services
+        time.sleep(0.5)
 
 
-def service_map(services: list[dict[str, Any]], title: str) -> Any:
-    """A GetServiceGraph response as a tree from the root services along their edges, with counts."""
+def service_map(services: list[dict[str, Any]], title: str, root_names: set[str] | None = None) -> Any:
+    """A GetServiceGraph response as a tree from the root services along their edges, with counts
+    (only from the roots called ``root_names`` when given, leaving other apps of the window out)."""
     from rich.tree import Tree
 
     by_ref = {s["ReferenceId"]: s for s in services}
@@ -160,6 +177,9 @@ def service_map(services: list[dict[str, Any]], title: str) -> Any:
             text += " [red]%d faults[/]" % faults
         if errors:
             text += " [yellow]%d errors[/]" % errors
+        throttles = summary.get("ErrorStatistics", {}).get("ThrottleCount", 0)
+        if throttles:
+            text += " [magenta](%d throttles)[/]" % throttles
         return text
 
     def add(parent: Any, service: dict[str, Any], via: dict[str, Any] | None, seen: frozenset[int]) -> None:
@@ -171,6 +191,8 @@ def service_map(services: list[dict[str, Any]], title: str) -> Any:
                 add(branch, child, edge, seen | {edge["ReferenceId"]})
 
     roots = [s for s in services if s["ReferenceId"] not in targets] or services[:1]
+    if root_names is not None:
+        roots = [s for s in roots if s.get("Name") in root_names]
     for root in sorted(roots, key=lambda s: str(s.get("Name"))):
         add(tree, root, None, frozenset({root["ReferenceId"]}))
     return tree
@@ -180,7 +202,7 @@ def summaries_table(xray: Any, start: float, trace_ids: dict[str, str]) -> Any:
     """GetTraceSummaries over the demo's time window, as the console's trace list."""
     from rich.table import Table
 
-    summaries = []
+    summaries: list[dict[str, Any]] = []
     for page in xray.get_paginator("get_trace_summaries").paginate(StartTime=start - 5, EndTime=time.time() + 5):
         summaries.extend(s for s in page["TraceSummaries"] if s["Id"] in trace_ids)
     table = Table(title="Traces (GetTraceSummaries), newest first")
@@ -219,3 +241,38 @@ def comparison_table(results: list[tuple[str, str, list[dict[str, Any]]]]) -> An
             inner += "\n+ %d SDK subsegments" % sdk
         table.add_row(name, shown, str(sum(1 for d in docs if d.get("type") != "subsegment")), inner, reported)
     return table
+
+
+def sent_table(sent: list[Any]) -> Any:
+    """What the demo app's request stream sent, by kind, with the statuses it got back."""
+    from rich.table import Table
+
+    from fluoro.demo.traffic import DESCRIPTIONS
+
+    table = Table(title="The demo app's requests")
+    for column in ("request", "sent", "statuses", "what it shows"):
+        table.add_column(column)
+    kinds: dict[str, list[int]] = {}
+    for s in sent:
+        kinds.setdefault(s.kind, []).append(s.status)
+    for kind, statuses in kinds.items():
+        first = next(s for s in sent if s.kind == kind)
+        counted = ", ".join("%d x %d" % (statuses.count(code), code) for code in sorted(set(statuses)))
+        table.add_row("%s %s" % (first.method, first.path if kind != "get" else "/users/{userId}"), str(len(statuses)),
+                      counted, DESCRIPTIONS.get(kind, kind))
+    return table
+
+
+def filter_counts(xray: Any, window: tuple[float, float], expressions: list[str]) -> list[tuple[str, str]]:
+    """How many traces of the window each filter expression selects (GetTraceSummaries)."""
+    from botocore.exceptions import ClientError
+
+    counts = []
+    for expression in expressions:
+        try:
+            found = sum(len(page["TraceSummaries"]) for page in xray.get_paginator("get_trace_summaries").paginate(
+                StartTime=window[0], EndTime=window[1], FilterExpression=expression))
+            counts.append((expression, "%d traces" % found))
+        except ClientError as exc:  # shown, not fatal: the reader sees what the server said
+            counts.append((expression, str(exc)))
+    return counts

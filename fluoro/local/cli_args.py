@@ -32,3 +32,6 @@ def add_start_api_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override every function's Tracing")
     parser.add_argument("--disable-sdk", action="store_true",
                         help="set AWS_XRAY_SDK_ENABLED=false in every function (the SDK records nothing)")
+    parser.add_argument("--enforce-capacity", action="store_true",
+                        help="throttle DynamoDB writes beyond a table's provisioned WriteCapacityUnits, as DynamoDB "
+                             "does (moto alone never throttles)")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from fluoro.local.capacity import CapacityProxy
 from fluoro.local.cli_args import parameter_overrides
 from fluoro.local.gateway import Gateway
 from fluoro.local.invoker import FunctionPool, LambdaRuntimeSettings
@@ -42,6 +43,7 @@ class LocalApiConfig:
     function_tracing: str | None = None  # None: each function's Tracing
     sdk_enabled: bool = True  # False: AWS_XRAY_SDK_ENABLED=false in every function
     aws_endpoint: str | None = None  # an emulator already running (shared between instances); None: start moto
+    enforce_capacity: bool = False  # throttle writes beyond a table's provisioned capacity (moto alone never does)
 
 
 class LocalApi:
@@ -50,6 +52,7 @@ class LocalApi:
         self.template: Template = load_template(config.template, config.stack_name, config.region,
                                                 config.parameter_overrides)
         self.moto: MotoServer | None = None
+        self.capacity: CapacityProxy | None = None
         self.aws_endpoint: str | None = None
         self.sender: SegmentSender | None = None
         self.workers: dict[str, FunctionPool] = {}
@@ -70,6 +73,9 @@ class LocalApi:
             self.moto = MotoServer(cfg.host)
             self.moto.start()
             endpoint = self.moto.endpoint
+            if cfg.enforce_capacity:
+                self.capacity = CapacityProxy(endpoint, cfg.host).start()
+                endpoint = self.capacity.endpoint
         if endpoint is not None:
             self.created = create_resources(self.template, endpoint)
         self.aws_endpoint = endpoint
@@ -99,6 +105,9 @@ class LocalApi:
         lines.extend(self.created)
         if self.aws_endpoint:
             lines.append("DynamoDB and S3 (moto) at %s" % self.aws_endpoint)
+        if self.capacity is not None:
+            lines.append("DynamoDB provisioned write capacity enforced in front of moto (ProvisionedThroughputExceeded"
+                         "Exception beyond a table's WriteCapacityUnits per second)")
         lines.append("X-Ray segments to %s (UDP)" % self.config.daemon_address)
         for item in self.template.unsupported:
             lines.append("NOT EMULATED: %s" % item)
@@ -152,6 +161,9 @@ class LocalApi:
             self._thread = None
         for worker in self.workers.values():
             worker.stop()
+        if self.capacity is not None:
+            self.capacity.stop()
+            self.capacity = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -170,7 +182,8 @@ def config_from_args(args: argparse.Namespace) -> LocalApiConfig:
     return LocalApiConfig(template=args.template, host=args.host, port=args.port, stack_name=args.stack_name,
                           region=args.region, parameter_overrides=parameter_overrides(args.parameter_overrides),
                           daemon_address=args.daemon_address, api_tracing=args.api_tracing,
-                          function_tracing=args.function_tracing, sdk_enabled=not args.disable_sdk)
+                          function_tracing=args.function_tracing, sdk_enabled=not args.disable_sdk,
+                          enforce_capacity=args.enforce_capacity)
 
 
 def run(args: argparse.Namespace) -> int:
