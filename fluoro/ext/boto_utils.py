@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 #: X-Ray's own calls are never traced (they would trace the tracer).
 UNTRACED_OPERATIONS = frozenset(("GetSamplingRules", "GetSamplingTargets", "PutTraceSegments"))
 
+#: Error codes AWS services use for throttling (the set botocore's retry logic treats as
+#: throttles); most come with HTTP 400, some with 429 or 503.
+THROTTLING_ERROR_CODES = frozenset((
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+))
+
 _whitelist: dict | None = None
 
 
@@ -62,12 +71,33 @@ def aws_meta_processor(wrapped, instance, args, kwargs, return_value, exception,
             # A ClientError: the service answered with an error.
             _response_metadata(error_response.get("ResponseMetadata"), aws_meta, subsegment)
             subsegment.add_exception(exception, stack, True)
+            _client_error_flags(subsegment, error_response)
         else:
             # No answer at all (connection refused, timeout...). Upstream records nothing
             # here; a failed call is a fault of this service and is recorded as one.
             subsegment.add_exception(exception, stack)
     aws_meta.update(extract_params(subsegment.name, operation, params, response))
     subsegment.set_aws(aws_meta)
+
+
+def _client_error_flags(subsegment, error_response: dict) -> None:  # type: ignore[no-untyped-def]
+    """A 4xx answer is the caller's error, not a fault; a throttling code is a throttle.
+
+    Upstream marks every ClientError a fault (add_exception) and never sets throttle for
+    AWS's throttling errors, most of which are HTTP 400 (DynamoDB's
+    ProvisionedThroughputExceededException), so X-Ray's map showed throttles as faults.
+    """
+    meta = error_response.get("ResponseMetadata") or {}
+    status = meta.get("HTTPStatusCode") if isinstance(meta, dict) else None
+    error = error_response.get("Error") or {}
+    code = error.get("Code") if isinstance(error, dict) else None
+    if code in THROTTLING_ERROR_CODES:
+        subsegment.add_throttle_flag()
+        subsegment.add_error_flag()
+        subsegment.fault = False
+    elif isinstance(status, int) and 400 <= status < 500:
+        subsegment.add_error_flag()
+        subsegment.fault = False
 
 
 def _response_metadata(meta, aws_meta: dict, subsegment) -> None:  # type: ignore[no-untyped-def]

@@ -116,3 +116,33 @@ def test_s3_transfer_threads_record_under_the_callers_segment(recorder, s3, tmp_
     assert ops.count("UploadPart") == 3
     assert {"CreateMultipartUpload", "CompleteMultipartUpload", "HeadObject", "GetObject"} <= set(ops)
     assert all(sub["trace_id"] == segment.trace_id for sub in _walk(docs[0]))
+
+
+def test_client_errors_are_errors_and_throttling_codes_are_throttles() -> None:
+    """4xx ClientErrors are the caller's errors (not faults); AWS throttling codes set throttle."""
+    from botocore.exceptions import ClientError
+
+    from fluoro.core.models.segment import Segment
+    from fluoro.core.models.subsegment import Subsegment
+    from fluoro.ext.boto_utils import aws_meta_processor
+
+    class Client:
+        class meta:  # noqa: N801 - mimics botocore's client.meta
+            region_name = "us-east-1"
+
+    def record(code: str, status: int) -> Subsegment:
+        sub = Subsegment("dynamodb", "aws", Segment("app"))
+        error = ClientError({"Error": {"Code": code, "Message": "m"},
+                             "ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": status}}, "PutItem")
+        aws_meta_processor(None, Client(), ("PutItem", {"TableName": "t"}), {}, None, error, sub, [])
+        return sub
+
+    throttled = record("ProvisionedThroughputExceededException", 400)
+    assert (throttled.throttle, throttled.error, throttled.fault) == (True, True, False)
+    missing = record("ResourceNotFoundException", 400)
+    assert (getattr(missing, "throttle", False), missing.error, missing.fault) == (False, True, False)
+    slow_down = record("SlowDown", 503)
+    assert (slow_down.throttle, slow_down.error, slow_down.fault) == (True, True, False)
+    broken = record("InternalServerError", 500)
+    assert broken.fault is True and not getattr(broken, "throttle", False)
+    assert broken.cause["exceptions"][0].remote is True

@@ -55,6 +55,10 @@ def test_same_subsegments_as_upstream(recorders, aws_endpoint) -> None:  # type:
     # The first run created the table; the second got ResourceInUse: compare from put_item on.
     for shapes in result.values():
         shapes[0]["subsegments"] = shapes[0]["subsegments"][1:]
+    # Deliberate: a 4xx ClientError (GetItem on a missing table) is an error, not a fault;
+    # upstream marks it both.
+    assert result["upstream"][0]["subsegments"][-1].pop("fault") is True
+    assert "fault" not in result["fluoro"][0]["subsegments"][-1]
     assert_same(result)
     put, get, missing = result["fluoro"][0]["subsegments"]
     assert put["name"] == "dynamodb" and put["namespace"] == "aws"
