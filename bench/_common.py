@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = b'{"format":"json","version":1}\n'
@@ -145,3 +145,32 @@ def db_usage(path: str) -> tuple[int, int]:
 
 def dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def typical_batches(segments: int, now: float, trace_ids: list[str], per_batch: int = 10_000) -> Iterator[Any]:
+    """The last hour's traffic as store batches (``ArrowBatch``): traces of 4 typical segments.
+
+    Roots carry the annotations; each trace's id is appended to ``trace_ids``.
+    """
+    from fluoro.ingest import ingest
+    from fluoro.store.api import SegmentBatch
+    from fluoro.store.columns import ArrowBatch
+
+    rng = random.Random(42)
+    batch = SegmentBatch()
+    traces = segments // 4
+    for i in range(traces):
+        t = now - 3600 + 3600 * i / traces
+        root = typical_segment(rng, t)
+        trace_ids.append(root["trace_id"])
+        ingest(batch, dumps(root), t)
+        for _ in range(3):
+            child = typical_segment(rng, t, trace_id=root["trace_id"])
+            child["parent_id"] = root["subsegments"][1]["id"]
+            child.pop("annotations")
+            ingest(batch, dumps(child), t)
+        if len(batch) >= per_batch:
+            yield ArrowBatch.from_batch(batch)
+            batch = SegmentBatch()
+    if len(batch):
+        yield ArrowBatch.from_batch(batch)

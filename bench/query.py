@@ -24,35 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import db_usage, dumps, free_port, machine, rss_mb, spawn, typical_segment  # noqa: E402
+from bench._common import db_usage, free_port, machine, rss_mb, spawn, typical_batches  # noqa: E402
 
 
 def load(path: str, segments: int, now: float) -> list[str]:
-    from fluoro.ingest import ingest
     from fluoro.store import open_store
-    from fluoro.store.api import SegmentBatch
-    from fluoro.store.columns import ArrowBatch
 
-    rng = random.Random(42)
     store = open_store(path)
     trace_ids: list[str] = []
-    batch = SegmentBatch()
-    traces = segments // 4
-    for i in range(traces):
-        t = now - 3600 + 3600 * i / traces
-        root = typical_segment(rng, t)
-        trace_ids.append(root["trace_id"])
-        ingest(batch, dumps(root), t)
-        for _ in range(3):
-            child = typical_segment(rng, t, trace_id=root["trace_id"])
-            child["parent_id"] = root["subsegments"][1]["id"]
-            child.pop("annotations")
-            ingest(batch, dumps(child), t)
-        if len(batch) >= 40_000:
-            store.write(ArrowBatch.from_batch(batch))
-            batch = SegmentBatch()
-    if len(batch):
-        store.write(ArrowBatch.from_batch(batch))
+    for batch in typical_batches(segments, now, trace_ids, per_batch=40_000):
+        store.write(batch)
     store.close()
     return trace_ids
 

@@ -31,36 +31,13 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import dumps, free_port, machine, spawn, typical_segment  # noqa: E402
+from bench._common import free_port, machine, spawn, typical_batches, typical_segment  # noqa: E402
 from fluoro.store.clickhouse.sandbox import ClickHouseSandbox  # noqa: E402
 
 
 def build_batches(segments: int, now: float, per_batch: int = 10_000) -> tuple[list[Any], list[str]]:
-    from fluoro.ingest import ingest
-    from fluoro.store.api import SegmentBatch
-    from fluoro.store.columns import ArrowBatch
-
-    rng = random.Random(42)
-    batches: list[ArrowBatch] = []
     trace_ids: list[str] = []
-    batch = SegmentBatch()
-    traces = segments // 4
-    for i in range(traces):
-        t = now - 3600 + 3600 * i / traces
-        root = typical_segment(rng, t)
-        trace_ids.append(root["trace_id"])
-        ingest(batch, dumps(root), t)
-        for _ in range(3):
-            child = typical_segment(rng, t, trace_id=root["trace_id"])
-            child["parent_id"] = root["subsegments"][1]["id"]
-            child.pop("annotations")
-            ingest(batch, dumps(child), t)
-        if len(batch) >= per_batch:
-            batches.append(ArrowBatch.from_batch(batch))
-            batch = SegmentBatch()
-    if len(batch):
-        batches.append(ArrowBatch.from_batch(batch))
-    return batches, trace_ids
+    return list(typical_batches(segments, now, trace_ids, per_batch)), trace_ids
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
