@@ -13,6 +13,19 @@ all_cap_re = re.compile("([a-z0-9])([A-Z])")
 UNKNOWN_HOSTNAME = "UNKNOWN HOST"
 
 
+def _recorder():  # type: ignore[no-untyped-def]
+    """The global recorder (imported on first use: ``fluoro.core`` imports this module's users)."""
+    global _global_recorder
+    if _global_recorder is None:
+        from ..core import xray_recorder
+
+        _global_recorder = xray_recorder
+    return _global_recorder
+
+
+_global_recorder = None
+
+
 def inject_trace_header(headers, entity) -> None:  # type: ignore[no-untyped-def]
     """Add ``X-Amzn-Trace-Id`` (and, if configured, W3C ``traceparent``) for ``entity``.
 
@@ -30,9 +43,7 @@ def inject_trace_header(headers, entity) -> None:  # type: ignore[no-untyped-def
         else:
             header = TraceHeader(root=entity.trace_id, parent=entity.id, sampled=entity.sampled, data=data)
         headers[http.XRAY_HEADER] = header.to_header_str()
-        from ..core import xray_recorder
-
-        if xray_recorder.emit_traceparent:
+        if _recorder().emit_traceparent:
             traceparent = header.to_traceparent()
             if traceparent:
                 headers[http.W3C_TRACEPARENT] = traceparent
@@ -76,9 +87,17 @@ def prepare_response_header(origin_header, segment) -> str:  # type: ignore[no-u
     return header.to_header_str()
 
 
+_snake_cache: dict[str, str] = {}
+
+
 def to_snake_case(name: str) -> str:
-    s1 = first_cap_re.sub(r"\1_\2", name)
-    return all_cap_re.sub(r"\1_\2", s1).lower()
+    """``TableName`` -> ``table_name``; cached, since AWS parameter names repeat on every call."""
+    snake = _snake_cache.get(name)
+    if snake is None:
+        snake = all_cap_re.sub(r"\1_\2", first_cap_re.sub(r"\1_\2", name)).lower()
+        if len(_snake_cache) < 4096:
+            _snake_cache[name] = snake
+    return snake
 
 
 def strip_url(url):  # type: ignore[no-untyped-def]
