@@ -67,7 +67,8 @@ def test_demo_tells_the_articles_story_then_runs_its_own_app(tmp_path: Path) -> 
     # Where to look: the console URL and filters with the counts the stream implies.
     assert re.search(r"Console:  http://127\.0\.0\.1:\d+/", part2)
     for expression, count in (("fault", 2), ("error", 4), ("throttle", 2), ('annotation.plan = "pro"', 2),
-                              ("http.status = 400", 2), ('service("fluoro-demo/demo") { fault }', 2)):
+                              ("http.status = 400", 2), ('service("fluoro-demo/demo") { fault }', 2),
+                              ('service(id(name: "fluoro-demo-imports", type: "AWS::DynamoDB::Table")) { throttle }', 2)):
         assert re.search(r"\n  %s +%d traces\n" % (re.escape(expression), count), part2), (expression, part2[-1500:])
     assert "Serving until Ctrl-C" not in out
 

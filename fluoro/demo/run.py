@@ -286,7 +286,9 @@ def run(args: argparse.Namespace) -> int:
         console.print("Filter expressions to try (counts over the demo app's requests, from GetTraceSummaries):")
         for expression, count in filter_counts(xray, window, [
                 "fault", "error", "throttle", 'annotation.plan = "pro"', "http.status = 400",
-                'service("fluoro-demo/demo") { fault }', 'service(id(name: "fluoro-demo-imports", type: "AWS::DynamoDB::Table")) { fault }', "annotation.batch_size >= 5"]):
+                'service("fluoro-demo/demo") { fault }',
+                'service(id(name: "fluoro-demo-imports", type: "AWS::DynamoDB::Table")) { throttle }',
+                "annotation.batch_size >= 5"]):
             console.print("  %-48s %s" % (expression, count), highlight=False)
         console.print("Done in %.1f s." % (time.time() - began))
         if keeps_serving(args, interactive):

@@ -80,6 +80,7 @@ def test_the_throttled_import_has_the_throttle_flag(demo: tuple[TraceReader, lis
     assert throttled["aws"]["operation"] == "PutItem" and throttled["aws"]["table_name"] == "fluoro-demo-imports"
     assert throttled["cause"]["exceptions"][0]["type"] == "ProvisionedThroughputExceededException"
     assert throttled["http"]["response"]["status"] == 400 and throttled.get("error") is True
+    assert throttled.get("throttle") is True and not throttled.get("fault")  # a throttle, not a fault
     assert imports["annotations"]["throttled_after"] == len(calls) - 1
 
 
