@@ -24,6 +24,7 @@ from fluoro.api.errors import (
     InvalidRequest,
     NotImplementedOp,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnknownOperation,
 )
 from fluoro.api.operations import OPERATIONS
@@ -60,6 +61,17 @@ async def _read_body(request: Request, limit: int) -> dict[str, Any]:
     return body
 
 
+def _store_unreachable(ctx: ApiContext, exc: BaseException) -> bool:
+    """A failure caused by a store that is away (network errors, or one already known down)."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    kind = type(exc)
+    if kind.__module__.startswith("clickhouse_driver") and kind.__name__ in ("NetworkError", "SocketTimeoutError"):
+        return True
+    pipeline = ctx.pipeline
+    return pipeline is not None and getattr(pipeline.store, "healthy", True) is False
+
+
 def build_app(ctx: ApiContext) -> Starlette:
     # The Default rule and group exist in every store; insert-if-absent, so any number
     # of servers sharing a store may start at once.
@@ -87,7 +99,10 @@ def build_app(ctx: ApiContext) -> Starlette:
             result = await handler(ctx, body)
         except ApiError as exc:
             return exc.response()
-        except Exception:
+        except Exception as exc:
+            if _store_unreachable(ctx, exc):
+                log.warning("%s: the trace store is unavailable (%s)", name, exc)
+                return ServiceUnavailable(f"{name}: the trace store is unavailable; retry later").response()
             log.exception("%s failed", name)
             return InternalFailure(f"{name} failed unexpectedly; see the server log").response()
         return JSONResponse(result)

@@ -69,6 +69,13 @@ class Throttled(ApiError):
     status = 429
 
 
+class ServiceUnavailable(ApiError):
+    """The trace store cannot be reached (a ClickHouse outage); botocore retries 503s."""
+
+    code = "ServiceUnavailableException"
+    status = 503
+
+
 class NotImplementedOp(ApiError):
     code = "NotImplementedException"
     status = 501

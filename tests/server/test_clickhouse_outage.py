@@ -44,6 +44,11 @@ def test_outage_buffers_drops_oldest_and_recovers(own_clickhouse: ClickHouseSand
         assert wait_for(lambda: srv.metrics.received == 400)
         assert wait_for(lambda: _health(srv) == 503)
         assert srv.metrics.dropped > 0  # the bound was reached: the oldest went
+        # Reads while the store is away: a botocore-parsable 503, never a 500.
+        reply = httpx.post(f"http://127.0.0.1:{srv.port}/Traces", json={"TraceIds": [docs[0]["trace_id"]]}, timeout=30)
+        assert reply.status_code == 503, reply.text
+        assert reply.headers["x-amzn-errortype"] == "ServiceUnavailableException"
+        assert "store is unavailable" in reply.json()["message"]
         own_clickhouse.start()
         assert wait_for(lambda: _health(srv) == 200, timeout=60)
         assert wait_for(lambda: srv.metrics.stored + srv.metrics.dropped == 400, timeout=60)
