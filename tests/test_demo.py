@@ -101,7 +101,10 @@ def test_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
         serving = "".join(lines[-3:])
         app = re.search(r"the demo app at (http://127\.0\.0\.1:\d+)/demo/users", serving)
         console = re.search(r"Console:  (http://127\.0\.0\.1:\d+)/", "".join(lines))
-        assert app and console, "".join(lines)[-2000:]
+        if not (app and console):
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError("".join(lines)[-2000:] + "\n--- stderr ---\n" + err[-3000:])
         # Still serving after the requests: the app answers and the server is healthy.
         response = httpx.post(app.group(1) + "/demo/users", json={"name": "Late", "email": "late@example.com"},
                               timeout=30)
