@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from xml.sax.saxutils import escape
 
 CLUSTER = "fluoro_test"
@@ -40,6 +41,28 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _spawn(command: list[str], root: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` in ``root``, its output going to ``root/stdout.log``."""
+    with open(root / "stdout.log", "ab") as log:
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(root)
+        )
+
+
+def _await(proc: subprocess.Popen[bytes], name: str, ready: Callable[[], bool], log: Callable[[], str],
+           give_up: Callable[[], None], timeout: float) -> None:  # fmt: skip
+    """Poll ``ready`` until it holds; a process that exits or never answers raises with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited ({proc.returncode}): {log()}")
+        if ready():
+            return
+        time.sleep(0.1)
+    give_up()
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s: {log()}")
 
 
 _USERS = """<?xml version="1.0"?>
@@ -134,21 +157,9 @@ class ClickHouseSandbox:
             self.macros,
         )
         (self.root / "config.xml").write_text(config)
-        log = open(self.root / "stdout.log", "ab")
-        self.proc = subprocess.Popen(
-            [*command, f"--config-file={self.root / 'config.xml'}"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(self.root),
-        )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"clickhouse-server exited ({self.proc.returncode}): {self.error_log()}")
-            if self.ping():
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"clickhouse-server did not answer within {timeout:.0f} s: {self.error_log()}")
+        self.proc = _spawn([*command, f"--config-file={self.root / 'config.xml'}"], self.root)
+        _await(self.proc, "clickhouse-server", self.ping, self.error_log, self.stop, timeout)
+        return self
 
     def ping(self) -> bool:
         from clickhouse_driver import Client
@@ -213,19 +224,9 @@ class ZooKeeperSandbox:
             f"tickTime=2000\ndataDir={self.root / 'data'}\nclientPort={self.port}\n"
             "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n"
         )
-        log = open(self.root / "stdout.log", "ab")
-        self.proc = subprocess.Popen([*command, str(self.root / "zoo.cfg")], stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ZooKeeper exited ({self.proc.returncode}): {self.log()}")
-            if self.ruok():
-                return self
-            time.sleep(0.2)
-        self.cleanup()
-        raise RuntimeError(f"ZooKeeper did not answer within {timeout:.0f} s: {self.log()}")
+        self.proc = _spawn([*command, str(self.root / "zoo.cfg")], self.root)
+        _await(self.proc, "ZooKeeper", self.ruok, self.log, self.cleanup, timeout)
+        return self
 
     def ruok(self) -> bool:
         try:
