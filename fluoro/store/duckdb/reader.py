@@ -132,7 +132,7 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
         TraceHit(trace_table.trace_id(tt, hi, key), float(sort), float(sort) if matched else None)
         for key, tt, hi, sort in rows
     ]
-    return TracePage(hits, _processed(conn, query, hits, more, [int(k) for k, _ in dirty]), more)
+    return TracePage(hits, _processed(conn, query, hits, more, mark), more)
 
 
 def _after(query: TraceQuery) -> tuple[str, list[Any]]:
@@ -269,7 +269,7 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
 
 
 def _processed(
-    conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool, dirty: list[int] | None
+    conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool, mark: int | None
 ) -> int:
     """Traces looked at for this page, matching or not, counted by their root segments."""
     upper = query.after[0] if query.after else query.end
@@ -277,14 +277,14 @@ def _processed(
     roots = "parent_id IS NULL AND NOT is_sub"
     if query.range_type is TimeRangeType.TRACE_ID:
         cond, params = "trace_time >= ? AND trace_time <= ?", [math.floor(lower), upper]
-        if dirty is not None:
+        if mark is not None:
             # Summarized traces from the table; traces with newer documents counted live instead.
-            keys = " AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+            keys = f" AND trace_key IN (SELECT trace_key FROM segments WHERE chunk > ? AND {cond})"
             row = conn.execute(
                 f"SELECT (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond})"
                 f" + (SELECT count(*) FROM segments WHERE {cond} AND {roots}{keys})"
                 f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}{keys})",
-                [*params, *params, dirty, *params, dirty],
+                [*params, *params, mark, *params, *params, mark, *params],
             ).fetchone()
             return max(int(row[0]) if row else 0, len(hits))
     elif query.range_type is TimeRangeType.EVENT:
