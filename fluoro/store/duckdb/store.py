@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
 import time
+import weakref
 from importlib import resources
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -23,6 +25,18 @@ from fluoro.store.duckdb.writer import ChunkWriter
 SCHEMA_VERSION = "2"
 T = TypeVar("T")
 log = logging.getLogger("fluoro.store")
+_open_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_background_threads() -> None:
+    """Stop background threads of stores nobody closed before the interpreter goes away.
+
+    A daemon thread inside a DuckDB call when the interpreter finalizes is killed as it
+    takes the GIL back, which aborts the process ("FATAL: exception not rethrown").
+    """
+    for store in list(_open_stores):
+        store._stop_background()
 
 
 class DuckDBStore:
@@ -66,6 +80,13 @@ class DuckDBStore:
         if config.summarize_every > 0:
             self._summarizer = threading.Thread(target=self._summarize_loop, name="fluoro-summarizer", daemon=True)
             self._summarizer.start()
+        _open_stores.add(self)
+
+    def _stop_background(self) -> None:
+        self._stop.set()
+        for thread in (self._checkpointer, self._summarizer):
+            if thread is not None:
+                thread.join()
 
     def _migrate(self) -> None:
         """Version 1 files lack ``traces`` (schema.sql just created it): the summarizer back-fills it."""
@@ -217,10 +238,8 @@ class DuckDBStore:
         if self._closed:
             return
         self._closed = True
-        self._stop.set()
-        for thread in (self._checkpointer, self._summarizer):
-            if thread is not None:
-                thread.join()
+        self._stop_background()
+        _open_stores.discard(self)
         with self._graph_lock, self._write_lock:
             try:
                 self._db.execute("CHECKPOINT")
