@@ -84,7 +84,9 @@ def main() -> None:
         print(f"summarizer back-fill: {segments} segments in {elapsed:.1f}s"
               f" ({segments / elapsed:,.0f} segments/s, caught up: {caught_up}, {_load()})")  # fmt: skip
         store.checkpoint()
-        size1, used1 = db_usage(path)
+        size1 = os.path.getsize(path)
+        row = store._db.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()  # type: ignore[attr-defined]
+        used1 = int(row[0]) * int(row[1])
         print(f"file {size0 / segments:.1f} -> {size1 / segments:.1f} B/segment,"
               f" used blocks {used0 / segments:.1f} -> {used1 / segments:.1f} B/segment")  # fmt: skip
     service = QueryService(store)

@@ -12,7 +12,7 @@ as of its watermark and aggregates the rest live, in one snapshot; see
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -26,10 +26,13 @@ from fluoro.store.duckdb.trace_table import DERIVED
 # old file, or stopped), one live aggregate over the window is cheaper than the table
 # plus a list of exceptions.
 LIVE_ONLY_ABOVE = 50_000
-# Newest-first pages read the table in slices of the sort column, newest first, each
-# ``_GROWTH`` times wider: a page of common traces is found in the first seconds.
+# Newest-first pages read the table in slices of the sort column, newest first: a page of
+# common traces is found in the first seconds.  Each next slice is sized from the matches
+# seen so far (with ``_MARGIN`` to spare), at least ``_GROWTH`` times the last; a filter
+# that matches rarely takes the rest of the window in one go.
 _FIRST_SLICE = 10.0
-_GROWTH = 8.0
+_GROWTH = 4.0
+_MARGIN = 2.0
 _ORDER = "ORDER BY sort_time DESC, trace_time DESC, hi DESC, trace_key DESC"
 _AFTER = (
     " AND (t.sort_time < ? OR (t.sort_time = ? AND (t.trace_time < ? OR (t.trace_time = ?"
@@ -77,14 +80,6 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
 
 
 Row = tuple[int, int, int, float]  # trace_key, trace_time, hi, sort_time: the page order
-
-
-def _slices(lower: float, top: float, integer: bool) -> Iterator[tuple[float, float]]:
-    b, width = top, _FIRST_SLICE
-    while b > lower:
-        a = max(lower, math.floor(b - width) if integer else b - width)
-        yield a, b
-        b, width = a, width * _GROWTH
 
 
 def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
@@ -248,23 +243,33 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
             return f"last_end >= ? AND {_DONE} >= ? AND {_DONE} < ?", [a, a, b]
 
     exclude = " AND trace_key NOT IN (SELECT unnest(?::BIGINT[]))" if dirty else ""
+    windowed = compile_filter(query.filter, "TRUE", []).windowed
     out: list[Row] = []
-    for a, b in _slices(lower, top, integer):
+    b, width = top, _FIRST_SLICE
+    while b > lower and len(out) <= query.limit:
+        a = lower if b - lower <= 2 * width else b - width  # a rest smaller than this slice: take it now
+        if integer:
+            a = math.floor(a)
         cond, cond_params = slice_where(a, b)
+        semi_window, semi_params = "TRUE", []
         if query.range_type is TimeRangeType.TRACE_ID:
             semi_window, semi_params = "trace_time >= ? AND trace_time < ?", [a, b]
-        else:  # a trace's annotations and segments carry its trace_time: bound their scans by the slice's
+        elif windowed:  # a trace's annotations and segments carry its trace_time: bound their scans by the slice's
             bounds = conn.execute(f"SELECT min(trace_time), max(trace_time) FROM traces WHERE {cond}", cond_params).fetchone()
             if not bounds or bounds[0] is None:
+                b, width = a, width * _GROWTH
                 continue
             semi_window, semi_params = "trace_time BETWEEN ? AND ?", [int(bounds[0]), int(bounds[1])]
         compiled = compile_filter(query.filter, semi_window, semi_params)
         rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}"
         sql, ranked_params = _ranked(rows_sql, sort, "TRUE", compiled, query)
         params = [*cond_params, *([dirty] if dirty else []), *ranked_params]
-        out += [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
-        if len(out) > query.limit:
-            break
+        found = [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
+        out += found
+        covered = top - a
+        need = query.limit + 1 - len(out)
+        rate = len(out) / covered if covered > 0 else 0.0
+        b, width = a, max(width * _GROWTH, need * _MARGIN / rate if rate else math.inf)
     return out
 
 
@@ -279,17 +284,31 @@ def _processed(
         cond, params = "trace_time >= ? AND trace_time <= ?", [math.floor(lower), upper]
         if mark is not None:
             # Summarized traces from the table; traces with newer documents counted live instead.
-            keys = f" AND trace_key IN (SELECT trace_key FROM segments WHERE chunk > ? AND {cond})"
-            row = conn.execute(
-                f"SELECT (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond})"
-                f" + (SELECT count(*) FROM segments WHERE {cond} AND {roots}{keys})"
-                f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}{keys})",
-                [*params, *params, mark, *params, *params, mark, *params],
-            ).fetchone()
-            return max(int(row[0]) if row else 0, len(hits))
+            sql = f"SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}"
+            total = int(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
+            dirty = conn.execute(
+                f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
+            ).fetchall()
+            if dirty:
+                keys = "trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+                keys_params = [min(int(t) for _, t in dirty), max(int(t) for _, t in dirty), [int(k) for k, _ in dirty]]
+                row = conn.execute(
+                    f"SELECT (SELECT count(*) FROM segments WHERE {cond} AND {roots} AND {keys})"
+                    f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond} AND {keys})",
+                    [*params, *keys_params, *params, *keys_params],
+                ).fetchone()
+                total += int(row[0]) if row else 0
+            return max(total, len(hits))
+        sql = f"SELECT count(*) FROM segments WHERE {cond} AND {roots}"
     elif query.range_type is TimeRangeType.EVENT:
-        cond, params = "coalesce(end_time, start_time) >= ? AND start_time <= ?", [lower, upper]
+        # In two parts, so that min/max of end_time and start_time skip row groups.
+        params = [lower, upper, lower, upper]
+        sql = (
+            f"SELECT (SELECT count(*) FROM segments WHERE end_time >= ? AND start_time <= ? AND {roots})"
+            f" + (SELECT count(*) FROM segments WHERE end_time IS NULL AND start_time >= ? AND start_time <= ? AND {roots})"
+        )
     else:
-        cond, params = "end_time >= ? AND end_time <= ?", [lower, upper]
-    row = conn.execute(f"SELECT count(*) FROM segments WHERE {cond} AND {roots}", params).fetchone()
+        params = [lower, upper]
+        sql = f"SELECT count(*) FROM segments WHERE end_time >= ? AND end_time <= ? AND {roots}"
+    row = conn.execute(sql, params).fetchone()
     return max(int(row[0]) if row else 0, len(hits))
