@@ -50,6 +50,21 @@ def rollup(path: str) -> int:
         store.close()
 
 
+def summarize(path: str) -> tuple[int, float]:
+    """Fill the DuckDB store's per-trace table, as the server's summarizer would: (segments, seconds)."""
+    from fluoro.store import open_store
+
+    t = time.perf_counter()
+    store = open_store(path)
+    try:
+        wait = getattr(store, "wait_summarized", None)
+        if wait is not None:
+            wait(3600.0)
+        return int(store.stats()["segments"]), time.perf_counter() - t
+    finally:
+        store.close()
+
+
 def _reuse(db: str) -> tuple[float, list[str]]:
     import duckdb
 
@@ -102,6 +117,8 @@ def main() -> None:
     elapsed = time.perf_counter() - t
     rate = f", {args.segments / elapsed:.0f} segments/s" if not args.db else ""
     print(f"service-graph rollup: {rolled} traces in {elapsed:.1f}s{rate}")
+    summarized, elapsed = summarize(db)
+    print(f"trace table: {summarized} segments covered in {elapsed:.1f}s (open and summarize)")
     port = free_port()
     proc = spawn(port, db)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
