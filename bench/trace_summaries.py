@@ -52,6 +52,29 @@ def _hour(path: str) -> tuple[float, int]:
     return float(row[0]), int(row[1])
 
 
+def steady(path: str, cycles: int, per_cycle: int) -> None:
+    """The summarizer's steady state: write ``per_cycle`` segments, run one cycle, repeat."""
+    from bench._common import typical_batches
+    from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
+
+    store = DuckDBStore(DuckDBConfig(path=path, summarize_every=0))
+    try:
+        store.wait_summarized(3600.0)
+        walls, cpus = [], []
+        ids: list[str] = []
+        for batch in typical_batches(per_cycle * cycles, time.time() + 7200, ids, per_batch=per_cycle):
+            store.write(batch)
+            cpu, wall = time.process_time(), time.perf_counter()
+            store.summarize()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        wall_s, cpu_s = statistics.median(walls), statistics.median(cpus)
+        print(f"steady state, cycles of {per_cycle} segments: wall median {1000 * wall_s:.1f} ms (max {1000 * max(walls):.1f}),"
+              f" CPU median {1000 * cpu_s:.1f} ms: {per_cycle / wall_s:,.0f} segments/s; {_load()}")  # fmt: skip
+    finally:
+        store.close()
+
+
 def _load() -> str:
     return "load %.2f" % os.getloadavg()[0]
 
@@ -62,6 +85,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="time the given file itself, not a copy")
     parser.add_argument("--range-types", default="TraceId,Event,Service")
+    parser.add_argument("--steady", type=int, default=0, help="instead: N summarizer cycles of --per-cycle new segments")
+    parser.add_argument("--per-cycle", type=int, default=7500, help="segments per cycle (0.3 s at 25,000/s)")
     args = parser.parse_args()
     from fluoro.query.service import QueryService
     from fluoro.store import open_store
@@ -71,6 +96,11 @@ def main() -> None:
     if not args.keep:
         path = os.path.join(tempfile.mkdtemp(prefix="fluoro-summaries-"), "traces.duckdb")
         shutil.copyfile(args.db, path)
+    if args.steady:
+        steady(path, args.steady, args.per_cycle)
+        if not args.keep:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+        return
     now, segments = _hour(path)
     size0, used0 = db_usage(path)
     opened = time.perf_counter()
