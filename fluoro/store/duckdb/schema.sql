@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS annotations (
 CREATE TABLE IF NOT EXISTS traces (
     trace_key     BIGINT NOT NULL,
     trace_time    BIGINT NOT NULL,
-    hi            UINTEGER NOT NULL,  -- trace id bits 33..64 of the random part: rebuilds the id
+    hi            UINTEGER NOT NULL,  -- the id's first 32 random bits (trace_key: the other 64)
     first_start   DOUBLE NOT NULL,    -- least start_time
     last_end      DOUBLE NOT NULL,    -- greatest coalesce(end_time, start_time)
     last_done     DOUBLE,             -- greatest end_time, only when partial (else = last_end)
