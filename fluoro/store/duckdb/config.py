@@ -17,3 +17,7 @@ class DuckDBConfig:
     # The threshold is only the safety net for an automatic, inline checkpoint.
     checkpoint_every: float = 2.0
     checkpoint_threshold: str = "256MB"
+    # The trace summarizer (trace_table.py) runs every ``summarize_every`` seconds (0: never;
+    # trace searches then aggregate segments live), at most ``summarize_segments`` per cycle.
+    summarize_every: float = 0.3
+    summarize_segments: int = 100_000

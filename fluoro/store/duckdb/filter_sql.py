@@ -1,4 +1,4 @@
-"""Filter AST → parameterized DuckDB SQL over the per-trace aggregate ``t``.
+"""Filter AST → parameterized DuckDB SQL over trace rows ``t`` (``trace_table.COLUMNS``).
 
 User text only ever reaches the database as bound parameters.  Conditions
 on a single segment's fields (``user``, ``annotation.*``) become semi-joins
@@ -15,21 +15,20 @@ from typing import Any
 from fluoro.query.filters.ast import And, Annotation, Compare, Const, Flag, Node, Not, Or, Present
 from fluoro.store.api import Capabilities, FilterUnsupported
 
-# Trace-level columns of the aggregate ``t`` (see reader._AGGREGATE).
+# Trace-level columns of a trace row ``t`` (the ``traces`` table or the live aggregate, same names).
 _TRACE_FIELDS = {
     "responsetime": "t.response_time",
     "duration": "t.duration",
-    "http.status": "t.root.status",
-    "http.url": "t.root.url",
-    "http.method": "t.root.method",
-    "http.useragent": "t.root.ua",
-    "http.clientip": "t.root.ip",
+    "http.status": "t.status",
+    "http.url": "t.url",
+    "http.method": "t.method",
+    "http.useragent": "t.ua",
+    "http.clientip": "t.ip",
 }
 _FLAGS = {
-    "ok": "(NOT coalesce(t.root.fault, false) AND NOT coalesce(t.root.error, false)"
-    " AND NOT coalesce(t.root.throttle, false))",
-    "error": "coalesce(t.root.error, false)",
-    "fault": "coalesce(t.root.fault, false)",
+    "ok": "(NOT coalesce(t.fault, false) AND NOT coalesce(t.error, false) AND NOT coalesce(t.throttle, false))",
+    "error": "coalesce(t.error, false)",
+    "fault": "coalesce(t.fault, false)",
     "throttle": "t.any_throttle",
     "partial": "t.partial",
 }
@@ -50,6 +49,8 @@ class Compiled:
     params: list[Any] = field(default_factory=list)
     # Semi-joins that every match satisfies, as (sql, params), for pushdown.
     prefilters: list[tuple[str, list[Any]]] = field(default_factory=list)
+    # Whether ``where`` scans another table bounded by the window (a semi-join).
+    windowed: bool = False
 
 
 def _string_op(column: str, op: str, params: list[Any], value: str) -> str:
@@ -71,10 +72,12 @@ class _Compiler:
     def __init__(self, window_sql: str, window_params: list[Any]) -> None:
         self.window_sql = window_sql
         self.window_params = window_params
+        self.windowed = False
 
     def semi(self, table: str, cond: str, params: list[Any], out: list[Any]) -> str:
         # Joined on the integer key: a 64-bit collision could admit a stray trace; accepted.
         sql = f"t.trace_key IN (SELECT trace_key FROM {table} WHERE {cond} AND {self.window_sql})"
+        self.windowed = True
         out.extend(params)
         out.extend(self.window_params)
         return sql
@@ -137,6 +140,7 @@ def compile_filter(node: Node | None, window_sql: str, window_params: list[Any])
     compiler = _Compiler(window_sql, window_params)
     params: list[Any] = []
     where = compiler.node(node, params)
+    windowed = compiler.windowed
     prefilters: list[tuple[str, list[Any]]] = []
     for item in node.items if isinstance(node, And) else (node,):
         sub_params: list[Any] = []
@@ -149,7 +153,7 @@ def compile_filter(node: Node | None, window_sql: str, window_params: list[Any])
             bound: list[Any] = []
             sql = compiler.semi("segments", cond, sub_params, bound).replace("t.trace_key IN", "trace_key IN", 1)
             prefilters.append((sql, bound))
-    return Compiled(where, params, prefilters)
+    return Compiled(where, params, prefilters, windowed)
 
 
 # Root-row columns: a root with the value implies some row of the trace has it.  Only

@@ -3,6 +3,10 @@
 Each call takes its own cursor, so readers run concurrently with the writer.
 Trace ids embed their start second, so every by-id lookup is also bounded by
 ``trace_time``: row groups outside those seconds are skipped via min/max.
+
+Trace search reads the per-trace table (``trace_table``) for traces summarized
+as of its watermark and aggregates the rest live, in one snapshot; see
+``find_traces``.
 """
 
 from __future__ import annotations
@@ -14,19 +18,28 @@ import duckdb
 import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery, trace_key
+from fluoro.store.duckdb import trace_table
 from fluoro.store.duckdb.doc_markers import unpack
-from fluoro.store.duckdb.filter_sql import compile_filter
+from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
+from fluoro.store.duckdb.trace_table import DERIVED
 
-_ROOT = (
-    "arg_min({'st': start_time, 'et': end_time, 'fault': fault, 'error': error, 'throttle': throttle,"
-    " 'status': http_status, 'method': http_method, 'url': http_url, 'ua': user_agent, 'ip': client_ip},"
-    " CASE WHEN is_sub THEN 4e12 + start_time WHEN parent_id IS NULL THEN start_time"
-    " ELSE 2e12 + start_time END)"
+# Past this many traces with unsummarized documents (the summarizer catching up on an
+# old file, or stopped), one live aggregate over the window is cheaper than the table
+# plus a list of exceptions.
+LIVE_ONLY_ABOVE = 50_000
+# Newest-first pages read the table in slices of the sort column, newest first: a page of
+# common traces is found in the first seconds.  Each next slice is sized from the matches
+# seen so far (with ``_MARGIN`` to spare), at least ``_GROWTH`` times the last; a filter
+# that matches rarely takes the rest of the window in one go.
+_FIRST_SLICE = 10.0
+_GROWTH = 4.0
+_MARGIN = 2.0
+_ORDER = "ORDER BY sort_time DESC, trace_time DESC, hi DESC, trace_key DESC"
+_AFTER = (
+    " AND (t.sort_time < ? OR (t.sort_time = ? AND (t.trace_time < ? OR (t.trace_time = ?"
+    " AND (t.hi < ? OR (t.hi = ? AND t.trace_key < ?))))))"
 )
-_AGGREGATES = (
-    "max(coalesce(end_time, start_time)) - min(start_time) AS duration, "
-    f"{_ROOT} AS root, bool_or(in_progress) AS partial, bool_or(any_throttle) AS any_throttle"
-)
+_DONE = "CASE WHEN partial THEN last_done ELSE last_end END"
 
 
 def _placeholders(n: int) -> str:
@@ -66,75 +79,237 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
     return out
 
 
+
+Row = tuple[int, int, int, float]  # trace_key, trace_time, hi, sort_time: the page order
+
+
 def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
+    """Newest-first traces of the window matching the filter, as of one snapshot.
+
+    A trace with documents in chunks after the summarizer's watermark (and, for Event
+    and Service windows, one whose documents straddle the window's end) is aggregated
+    live from ``segments``; every other trace is read from ``traces``, whose row equals
+    that aggregate (``trace_table``).  Watermark, table and segments are read in one
+    transaction, so no trace is missed or counted twice.
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        return _find(conn, query)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
+    mark = trace_table.watermark(conn)
     start, end = query.start, query.end
     if query.range_type is TimeRangeType.TRACE_ID:
         window, wparams = "trace_time >= ? AND trace_time < ?", [math.floor(start), end]
-        rows_where, rows_params = window, list(wparams)
-        if query.after is not None:
-            rows_where += " AND trace_time <= ?"
-            rows_params.append(query.after[0])
-        sort = "max(trace_time)::DOUBLE"
-        compiled = compile_filter(query.filter, window, wparams)
-        for sql, sql_params in compiled.prefilters:
-            rows_where += f" AND {sql}"
-            rows_params.extend(sql_params)
-        agg = (
-            f"SELECT trace_key, trace_id, {sort} AS sort_time, {_AGGREGATES} FROM segments"
-            f" WHERE {rows_where} GROUP BY trace_key, trace_id"
-        )
-        params: list[Any] = rows_params
+        dirty = conn.execute(
+            f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {window}", [mark, *wparams]
+        ).fetchall()
+        live_keys = dirty
     else:
         event = query.range_type is TimeRangeType.EVENT
-        if event:
-            cand_where = "start_time < ? AND coalesce(end_time, start_time) >= ?"
-            cand_params: list[Any] = [end, start]
-            sort = "max(coalesce(end_time, start_time))"
-        else:
-            cand_where = "end_time >= ? AND end_time < ?"
-            cand_params = [start, end]
-            sort = "max(end_time)"
-        compiled = compile_filter(query.filter, "TRUE", [])
-        cand = (
-            f"SELECT trace_key, trace_id, least({sort}, ?) AS sort_time FROM segments"
-            f" WHERE {cand_where} GROUP BY trace_key, trace_id"
-        )
-        agg = (
-            f"SELECT s.trace_key, s.trace_id, any_value(c.sort_time) AS sort_time, {_AGGREGATES} FROM segments s"
-            f" JOIN ({cand}) c ON c.trace_key = s.trace_key AND c.trace_id = s.trace_id"
-            " GROUP BY s.trace_key, s.trace_id"
-        )
-        params = [end, *cand_params]
-    where = compiled.where
-    final_params = params + compiled.params
-    if query.after is not None:
-        where += " AND (t.sort_time < ? OR (t.sort_time = ? AND t.trace_id < ?))"
-        final_params += [query.after[0], query.after[0], query.after[1]]
-    sql = (
-        f"WITH a AS ({agg}), t AS (SELECT *, root.et - root.st AS response_time FROM a)"
-        f" SELECT t.trace_id, t.sort_time FROM t WHERE {where}"
-        " ORDER BY t.sort_time DESC, t.trace_id DESC LIMIT ?"
-    )
-    final_params.append(query.limit + 1)
-    rows = conn.execute(sql, final_params).fetchall()
+        ends_after = "last_end >= ? AND first_start < ?" if event else f"last_end >= ? AND {_DONE} >= ? AND first_start < ?"
+        dirty = conn.execute("SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ?", [mark]).fetchall()
+        straddling = conn.execute(
+            f"SELECT trace_key, trace_time FROM traces WHERE {ends_after}", [end] * (2 if event else 3)
+        ).fetchall()
+        live_keys = dirty + straddling
+    if len(live_keys) > LIVE_ONLY_ABOVE:
+        return _find_live(conn, query)
+    rows = _live_rows(conn, query, live_keys)
+    rows += _table_rows(conn, query, [int(k) for k, _ in dirty])
+    rows.sort(reverse=True, key=lambda r: (r[3], r[1], r[2], r[0]))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     matched = query.range_type is not TimeRangeType.TRACE_ID
-    hits = [TraceHit(str(r[0]), float(r[1]), float(r[1]) if matched else None) for r in rows]
-    return TracePage(hits, _processed(conn, query, hits, more), more)
+    hits = [
+        TraceHit(trace_table.trace_id(tt, hi, key), float(sort), float(sort) if matched else None)
+        for key, tt, hi, sort in rows
+    ]
+    return TracePage(hits, _processed(conn, query, hits, more, mark), more)
 
 
-def _processed(conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool) -> int:
+def _after(query: TraceQuery) -> tuple[str, list[Any]]:
+    if query.after is None:
+        return "", []
+    sort, (tt, hi, key) = query.after[0], trace_table.id_parts(query.after[1])
+    return _AFTER, [sort, sort, tt, tt, hi, hi, key]
+
+
+def _ranked(rows_sql: str, sort_sql: str, cond: str, compiled: Compiled, query: TraceQuery) -> tuple[str, list[Any]]:
+    """Rows of ``rows_sql`` (trace rows) that match, best first, as (trace_key, trace_time, hi, sort_time)."""
+    after, after_params = _after(query)
+    return (
+        f"SELECT trace_key, trace_time, hi, sort_time FROM (SELECT *, {DERIVED}, {sort_sql} AS sort_time"
+        f" FROM ({rows_sql})) t WHERE {cond} AND {compiled.where}{after} {_ORDER} LIMIT ?"
+    ), [*compiled.params, *after_params, query.limit + 1]
+
+
+def _live_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, keys: list[tuple[int, int]]) -> list[Row]:
+    """The traces in ``keys`` (by trace_key; trace_time bounds the scan), aggregated now."""
+    if not keys:
+        return []
+    times = [int(t) for _, t in keys]
+    # A trace's segments and annotations all carry its trace_time: it bounds every scan.
+    bounds = "trace_time BETWEEN ? AND ?"
+    where = f"{bounds} AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+    params: list[Any] = [min(times), max(times), sorted({int(k) for k, _ in keys})]
+    return _live(conn, query, where, params, (bounds, [min(times), max(times)]))
+
+
+def _live(
+    conn: duckdb.DuckDBPyConnection, query: TraceQuery, where: str, params: list[Any], semi: tuple[str, list[Any]]
+) -> list[Row]:
+    """Trace rows aggregated now from the ``segments`` rows matching ``where``; ``semi`` bounds semi-joins."""
+    start, end = query.start, query.end
+    extra: list[tuple[str, str]] = []
+    extra_params: list[Any] = []
+    if query.range_type is TimeRangeType.TRACE_ID:
+        where = f"trace_time >= ? AND trace_time < ? AND {where}"
+        params = [math.floor(start), end, *params]
+        if query.after is not None:
+            where += " AND trace_time <= ?"
+            params.append(query.after[0])
+        sort, sort_params, cond = "trace_time::DOUBLE", [], "TRUE"
+    else:
+        # The trace's latest time inside the window, capped at its end (X-Ray's MatchedEventTime).
+        if query.range_type is TimeRangeType.EVENT:
+            latest = "max(coalesce(end_time, start_time)) FILTER (WHERE start_time < ? AND coalesce(end_time, start_time) >= ?)"
+            extra_params = [end, start]
+        else:
+            latest = "max(end_time) FILTER (WHERE end_time >= ? AND end_time < ?)"
+            extra_params = [start, end]
+        extra = [("latest", latest)]
+        sort, sort_params, cond = "least(latest, ?)", [end], "latest IS NOT NULL"
+    compiled = compile_filter(query.filter, *semi)
+    sql, ranked_params = _ranked(trace_table.live(where, extra), sort, cond, compiled, query)
+    return [(int(r[0]), int(r[1]), int(r[2]), float(r[3]))
+            for r in conn.execute(sql, [*sort_params, *extra_params, *params, *ranked_params]).fetchall()]  # fmt: skip
+
+
+def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
+    """Every trace aggregated live (the table is far behind): the filter's semi-joins narrow the rows first."""
+    start, end = query.start, query.end
+    if query.range_type is TimeRangeType.TRACE_ID:
+        semi: tuple[str, list[Any]] = ("trace_time >= ? AND trace_time < ?", [math.floor(start), end])
+        where, params = "TRUE", []
+    else:
+        semi = ("TRUE", [])
+        if query.range_type is TimeRangeType.EVENT:
+            cand: tuple[str, list[Any]] = ("start_time < ? AND coalesce(end_time, start_time) >= ?", [end, start])
+        else:
+            cand = ("end_time >= ? AND end_time < ?", [start, end])
+        where, params = f"trace_key IN (SELECT trace_key FROM segments WHERE {cand[0]})", list(cand[1])
+    for sql, sql_params in compile_filter(query.filter, *semi).prefilters:
+        where += f" AND {sql}"
+        params.extend(sql_params)
+    rows = _live(conn, query, where, params, semi)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    matched = query.range_type is not TimeRangeType.TRACE_ID
+    hits = [
+        TraceHit(trace_table.trace_id(tt, hi, key), float(sort), float(sort) if matched else None)
+        for key, tt, hi, sort in rows
+    ]
+    return TracePage(hits, _processed(conn, query, hits, more, None), more)
+
+
+def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[int]) -> list[Row]:
+    """Matching rows of ``traces`` (minus ``dirty`` traces), newest first, slice by slice until a page is full."""
+    start, end = query.start, query.end
+    after = query.after[0] if query.after is not None else None
+    lower: float
+    top: float
+    if query.range_type is TimeRangeType.TRACE_ID:
+        lower, top = math.floor(start), math.ceil(end)
+        if after is not None:
+            top = min(top, math.floor(after) + 1)
+        sort, integer = "trace_time::DOUBLE", True
+
+        def slice_where(a: float, b: float) -> tuple[str, list[Any]]:
+            return "trace_time >= ? AND trace_time < ?", [a, b]
+    else:
+        event = query.range_type is TimeRangeType.EVENT
+        lower, top = start, end
+        if after is not None:
+            top = min(top, trace_table.below(after))
+        sort, integer = ("last_end", False) if event else (_DONE, False)
+
+        def slice_where(a: float, b: float) -> tuple[str, list[Any]]:
+            if event:
+                return "last_end >= ? AND last_end < ?", [a, b]
+            # done <= last_end: the first term lets min/max of last_end skip row groups.
+            return f"last_end >= ? AND {_DONE} >= ? AND {_DONE} < ?", [a, a, b]
+
+    exclude = " AND trace_key NOT IN (SELECT unnest(?::BIGINT[]))" if dirty else ""
+    windowed = compile_filter(query.filter, "TRUE", []).windowed
+    out: list[Row] = []
+    b, width = top, _FIRST_SLICE
+    while b > lower and len(out) <= query.limit:
+        a = lower if b - lower <= 2 * width else b - width  # a rest smaller than this slice: take it now
+        if integer:
+            a = math.floor(a)
+        cond, cond_params = slice_where(a, b)
+        semi_window, semi_params = "TRUE", []
+        if query.range_type is TimeRangeType.TRACE_ID:
+            semi_window, semi_params = "trace_time >= ? AND trace_time < ?", [a, b]
+        elif windowed:  # a trace's annotations and segments carry its trace_time: bound their scans by the slice's
+            bounds = conn.execute(f"SELECT min(trace_time), max(trace_time) FROM traces WHERE {cond}", cond_params).fetchone()
+            if not bounds or bounds[0] is None:
+                b, width = a, width * _GROWTH
+                continue
+            semi_window, semi_params = "trace_time BETWEEN ? AND ?", [int(bounds[0]), int(bounds[1])]
+        compiled = compile_filter(query.filter, semi_window, semi_params)
+        rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}"
+        sql, ranked_params = _ranked(rows_sql, sort, "TRUE", compiled, query)
+        params = [*cond_params, *([dirty] if dirty else []), *ranked_params]
+        found = [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
+        out += found
+        covered = top - a
+        need = query.limit + 1 - len(out)
+        rate = len(out) / covered if covered > 0 else 0.0
+        b, width = a, max(width * _GROWTH, need * _MARGIN / rate if rate else math.inf)
+    return out
+
+
+def _processed(
+    conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool, mark: int | None
+) -> int:
     """Traces looked at for this page, matching or not, counted by their root segments."""
     upper = query.after[0] if query.after else query.end
     lower = hits[-1].sort_time if (hits and more) else query.start
+    roots = "parent_id IS NULL AND NOT is_sub"
     if query.range_type is TimeRangeType.TRACE_ID:
         cond, params = "trace_time >= ? AND trace_time <= ?", [math.floor(lower), upper]
+        if mark is not None:
+            # Summarized traces from the table; traces with newer documents counted live instead.
+            sql = f"SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}"
+            total = int(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
+            dirty = conn.execute(
+                f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
+            ).fetchall()
+            if dirty:
+                keys = "trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+                keys_params = [min(int(t) for _, t in dirty), max(int(t) for _, t in dirty), [int(k) for k, _ in dirty]]
+                row = conn.execute(
+                    f"SELECT (SELECT count(*) FROM segments WHERE {cond} AND {roots} AND {keys})"
+                    f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond} AND {keys})",
+                    [*params, *keys_params, *params, *keys_params],
+                ).fetchone()
+                total += int(row[0]) if row else 0
+            return max(total, len(hits))
+        sql = f"SELECT count(*) FROM segments WHERE {cond} AND {roots}"
     elif query.range_type is TimeRangeType.EVENT:
-        cond, params = "coalesce(end_time, start_time) >= ? AND start_time <= ?", [lower, upper]
+        # In two parts, so that min/max of end_time and start_time skip row groups.
+        params = [lower, upper, lower, upper]
+        sql = (
+            f"SELECT (SELECT count(*) FROM segments WHERE end_time >= ? AND start_time <= ? AND {roots})"
+            f" + (SELECT count(*) FROM segments WHERE end_time IS NULL AND start_time >= ? AND start_time <= ? AND {roots})"
+        )
     else:
-        cond, params = "end_time >= ? AND end_time <= ?", [lower, upper]
-    row = conn.execute(
-        f"SELECT count(*) FROM segments WHERE {cond} AND parent_id IS NULL AND NOT is_sub", params
-    ).fetchone()
+        params = [lower, upper]
+        sql = f"SELECT count(*) FROM segments WHERE end_time >= ? AND end_time <= ? AND {roots}"
+    row = conn.execute(sql, params).fetchone()
     return max(int(row[0]) if row else 0, len(hits))

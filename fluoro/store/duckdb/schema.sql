@@ -1,4 +1,4 @@
--- fluoro DuckDB schema, version 1.
+-- fluoro DuckDB schema, version 2 (version 1 lacked the traces table; opening adds it).
 -- segments: one row per stored document, the columns that queries filter on,
 -- plus where its bytes live.  Rows are appended in arrival order, so the
 -- per-row-group min/max of trace_time and received prune most scans.
@@ -51,6 +51,31 @@ CREATE TABLE IF NOT EXISTS annotations (
     s          VARCHAR,
     n          DOUBLE,
     b          BOOLEAN
+);
+
+-- One row per trace, kept by the summarizer (trace_table.py) from segments:
+-- trace-level filters and newest-first paging read it instead of aggregating
+-- every segment of the window.  Rows are inserted in trace_time order, so
+-- min/max of trace_time and last_end skip what a window does not cover.
+CREATE TABLE IF NOT EXISTS traces (
+    trace_key     BIGINT NOT NULL,
+    trace_time    BIGINT NOT NULL,
+    hi            UINTEGER NOT NULL,  -- the id's first 32 random bits (trace_key: the other 64)
+    first_start   DOUBLE NOT NULL,    -- least start_time
+    last_end      DOUBLE NOT NULL,    -- greatest coalesce(end_time, start_time)
+    last_done     DOUBLE,             -- greatest end_time, only when partial (else = last_end)
+    roots         INTEGER NOT NULL,   -- segments without parent (TracesProcessedCount)
+    response_time DOUBLE,             -- of the root segment, as are the columns below
+    fault         BOOLEAN,
+    error         BOOLEAN,
+    throttle      BOOLEAN,
+    any_throttle  BOOLEAN NOT NULL,   -- throttled anywhere in the trace
+    partial       BOOLEAN NOT NULL,   -- some document in progress
+    status        SMALLINT,
+    method        VARCHAR,
+    url           VARCHAR,
+    ua            VARCHAR,
+    ip            VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS meta (

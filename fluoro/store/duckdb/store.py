@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
+import weakref
 from importlib import resources
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -12,16 +15,28 @@ import duckdb
 
 from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
-from fluoro.store.duckdb import graph
+from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.config import DuckDBConfig
 from fluoro.store.duckdb.config_store import DuckDBConfigStore
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 T = TypeVar("T")
 log = logging.getLogger("fluoro.store")
+_open_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_background_threads() -> None:
+    """Stop background threads of stores nobody closed before the interpreter goes away.
+
+    A daemon thread inside a DuckDB call when the interpreter finalizes is killed as it
+    takes the GIL back, which aborts the process ("FATAL: exception not rethrown").
+    """
+    for store in list(_open_stores):
+        store._stop_background()
 
 
 class DuckDBStore:
@@ -41,13 +56,17 @@ class DuckDBStore:
         )
         schema = resources.files("fluoro.store.duckdb").joinpath("schema.sql").read_text()
         self._db.execute(schema)
-        self._db.execute(
-            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
-        )
+        self._migrate()
         self._writer = ChunkWriter(self._db, config.chunk_docs)
+        # Chunk ids are the summarizer's and the rollup's cursors: never reuse one below them,
+        # even after retention deleted every chunk.
+        floor = max(trace_table.watermark(self._db), graph.cursor(self._db)) + 1
+        self._writer.next_chunk = max(self._writer.next_chunk, floor)
         self._config_store = DuckDBConfigStore(self._db)
         self._write_lock = threading.Lock()
-        self._graph_lock = threading.Lock()  # the rollup's writes, beside the segment writer
+        # Background writes (service-graph rollup, trace summarizer, checkpoints) take turns
+        # beside the segment writer: DuckDB refuses a checkpoint during a write transaction.
+        self._graph_lock = threading.Lock()
         self._closed = False
         self._dirty = False
         self._stop = threading.Event()
@@ -57,6 +76,57 @@ class DuckDBStore:
                 target=self._checkpoint_loop, name="fluoro-checkpoint", daemon=True
             )
             self._checkpointer.start()
+        self._summarizer: threading.Thread | None = None
+        if config.summarize_every > 0:
+            self._summarizer = threading.Thread(target=self._summarize_loop, name="fluoro-summarizer", daemon=True)
+            self._summarizer.start()
+        _open_stores.add(self)
+
+    def _stop_background(self) -> None:
+        self._stop.set()
+        for thread in (self._checkpointer, self._summarizer):
+            if thread is not None:
+                thread.join()
+
+    def _migrate(self) -> None:
+        """Version 1 files lack ``traces`` (schema.sql just created it): the summarizer back-fills it."""
+        self._db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row else SCHEMA_VERSION
+        if version not in ("1", SCHEMA_VERSION):
+            raise RuntimeError(f"{self.config.path}: schema version {version} is newer than this fluoro knows")
+        self._db.execute("BEGIN TRANSACTION")
+        self._db.execute("INSERT INTO meta VALUES (?, '-1') ON CONFLICT DO NOTHING", [trace_table.WATERMARK_KEY])
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
+        self._db.execute("COMMIT")
+        if version == "1":
+            log.info("%s: schema 1 -> %s, the trace table fills in the background", self.config.path, SCHEMA_VERSION)
+
+    def summarize(self) -> tuple[int, bool]:
+        """One summarizer cycle: (segments summarized, caught up with everything committed)."""
+        with self._graph_lock:
+            out = self._read(trace_table.summarize, max(1, self.config.summarize_segments // self.config.chunk_docs))
+        if out[0]:
+            self._dirty = True
+        return out
+
+    def wait_summarized(self, timeout: float) -> bool:
+        """Run summarizer cycles until the trace table covers every committed chunk (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.summarize()[1]:
+                return True
+        return False
+
+    def _summarize_loop(self) -> None:
+        """Keep ``traces`` within a cycle of the writer; a backlog (an old file) runs cycle after cycle."""
+        caught_up = True
+        while not self._stop.wait(self.config.summarize_every if caught_up else 0.0):
+            try:
+                caught_up = self.summarize()[1]
+            except duckdb.Error:
+                caught_up = True  # retry after the interval; queries aggregate live meanwhile
+                log.warning("trace summarizer cycle failed; the next one retries", exc_info=True)
 
     def _checkpoint_loop(self) -> None:
         """Checkpoint beside the writer: DuckDB lets appends commit meanwhile."""
@@ -130,18 +200,24 @@ class DuckDBStore:
     def delete_before(self, received_before: float) -> int:
         with self._graph_lock:
             self._read(graph.delete_before, received_before)
-        with self._write_lock:
-            row = self._db.execute(
-                "SELECT count(*) FROM segments WHERE received < ?", [received_before]
-            ).fetchone()
-            n = int(row[0]) if row else 0
-            if n:
-                self._db.execute("BEGIN TRANSACTION")
-                self._db.execute("DELETE FROM segments WHERE received < ?", [received_before])
-                self._db.execute("DELETE FROM annotations WHERE received < ?", [received_before])
-                self._db.execute("DELETE FROM chunks WHERE received < ?", [received_before])
-                self._db.execute("COMMIT")
-            return n
+            with self._write_lock:
+                row = self._db.execute(
+                    "SELECT count(*) FROM segments WHERE received < ?", [received_before]
+                ).fetchone()
+                n = int(row[0]) if row else 0
+                if n:
+                    self._db.execute("BEGIN TRANSACTION")
+                    try:
+                        trace_table.prune(self._db, received_before)
+                        self._db.execute("DELETE FROM segments WHERE received < ?", [received_before])
+                        self._db.execute("DELETE FROM annotations WHERE received < ?", [received_before])
+                        self._db.execute("DELETE FROM chunks WHERE received < ?", [received_before])
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                    self._dirty = True
+                return n
 
     def stats(self) -> dict[str, float]:
         cur = self._db.cursor()
@@ -155,17 +231,16 @@ class DuckDBStore:
         return self._config_store
 
     def checkpoint(self) -> None:
-        with self._write_lock:
+        with self._graph_lock, self._write_lock:
             self._db.execute("CHECKPOINT")
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self._stop.set()
-        if self._checkpointer is not None:
-            self._checkpointer.join()
-        with self._write_lock:
+        self._stop_background()
+        _open_stores.discard(self)
+        with self._graph_lock, self._write_lock:
             try:
                 self._db.execute("CHECKPOINT")
             finally:

@@ -146,6 +146,8 @@ def test_duckdb_pushdown_equals_python_evaluator(data: Any) -> None:
             for doc in docs:
                 ingest(batch, json.dumps(doc).encode(), 1.0)
         store.write(ArrowBatch.from_batch(batch))
+        if data.draw(st.booleans(), label="read from the summarized trace table"):
+            assert store.wait_summarized(60)  # type: ignore[attr-defined]
         trace_ids = sorted({d["trace_id"] for docs in all_docs for d in docs})
         stored = store.documents(trace_ids)
         assembled = {t: assemble(t, [s for s in stored if s.trace_id == t]) for t in trace_ids}

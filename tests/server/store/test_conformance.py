@@ -20,11 +20,22 @@ from fluoro.query.filters import parse
 from fluoro.store import open_store
 from fluoro.store.api import SegmentBatch, Store, TimeRangeType, TraceQuery
 from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
 
 from ..helpers_docs import new_id, new_trace_id, segment
 
+
+class SummarizedDuckDB(DuckDBStore):
+    """DuckDB with its per-trace table caught up after every write: searches read the table."""
+
+    def write(self, batch: ArrowBatch) -> None:
+        super().write(batch)
+        assert self.wait_summarized(60)
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
     "duckdb-memory": lambda request, tmp: open_store("memory"),
+    "duckdb-summarized": lambda request, tmp: SummarizedDuckDB(DuckDBConfig(summarize_every=0)),
     "duckdb-file": lambda request, tmp: open_store(str(tmp / "traces.duckdb")),
     "clickhouse": lambda request, tmp: open_store(fresh_clickhouse_url(request)),
 }
