@@ -18,6 +18,7 @@ from fluoro.query.assemble import Trace, assemble
 from fluoro.query.filters import FilterError, parse
 from fluoro.query.filters.ast import Node, split
 from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.narrow import narrowing
 from fluoro.query.filters.parser import GroupResolver
 from fluoro.query.summaries import summarize
 from fluoro.store.api import (
@@ -126,11 +127,13 @@ class QueryService:
             raise InvalidQuery("TimeRangeType must be one of TraceId, Event, Service") from None
         text = body.get("FilterExpression") or ""
         node = self.parse_filter(text)
-        pushed, residual = split(node, self.reader.capabilities().filter_nodes)
+        capabilities = self.reader.capabilities()
+        pushed, residual = split(node, capabilities.filter_nodes)
         rate = self._sampling_rate(body, range_type)
         fingerprint = hashlib.sha1(json.dumps([start, end, range_type.value, text]).encode()).hexdigest()[:12]
         after = self._decode_token(body.get("NextToken"), fingerprint)
-        query = TraceQuery(start, end, range_type, pushed, self.page_size, after)
+        narrow = narrowing(residual) if capabilities.narrows else None
+        query = TraceQuery(start, end, range_type, pushed, self.page_size, after, narrow)
         hits, traces, processed, more = self._search(query, residual)
         if rate is not None:
             hits = [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
@@ -150,7 +153,8 @@ class QueryService:
         """Matching hits of one page, their traces, traces processed, and where the next page resumes.
 
         The store evaluates ``query.filter``; ``residual`` (what it cannot) is evaluated
-        here on assembled candidates, a batch at a time, within ``scan_budget``.
+        here on assembled candidates, a batch at a time, within ``scan_budget``.  The
+        store has already dropped candidates ``query.narrow`` rules out.
         """
         if residual is None:
             page = self._find(query)

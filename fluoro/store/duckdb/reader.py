@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery, trace_key
 from fluoro.store.duckdb.filter_sql import compile_filter
+from fluoro.store.duckdb.narrow_sql import narrow_condition
 
 _ROOT = (
     "arg_min({'st': start_time, 'et': end_time, 'fault': fault, 'error': error, 'throttle': throttle,"
@@ -78,6 +79,10 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
         for sql, sql_params in compiled.prefilters:
             rows_where += f" AND {sql}"
             rows_params.extend(sql_params)
+        narrowed = narrow_condition(conn, query.narrow, window, wparams) if query.narrow is not None else None
+        if narrowed is not None:
+            rows_where += f" AND {narrowed[0]}"
+            rows_params.extend(narrowed[1])
         agg = (
             f"SELECT trace_key, trace_id, {sort} AS sort_time, {_AGGREGATES} FROM segments"
             f" WHERE {rows_where} GROUP BY trace_key, trace_id"
@@ -94,6 +99,10 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
             cand_params = [start, end]
             sort = "max(end_time)"
         compiled = compile_filter(query.filter, "TRUE", [])
+        narrowed = narrow_condition(conn, query.narrow, "TRUE", []) if query.narrow is not None else None
+        if narrowed is not None:
+            cand_where += f" AND {narrowed[0]}"
+            cand_params.extend(narrowed[1])
         cand = (
             f"SELECT trace_key, trace_id, least({sort}, ?) AS sort_time FROM segments"
             f" WHERE {cand_where} GROUP BY trace_key, trace_id"

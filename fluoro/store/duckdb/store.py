@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -10,7 +11,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 
-from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import graph
 from fluoro.store.duckdb.config import DuckDBConfig
@@ -20,6 +21,8 @@ from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "1"
+# The filter SQL's keywords, and the rollup's trace_nodes for narrowing (graph.py, narrow_sql.py).
+_CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True)
 T = TypeVar("T")
 log = logging.getLogger("fluoro.store")
 
@@ -77,7 +80,7 @@ class DuckDBStore:
             cur.close()
 
     def capabilities(self) -> Capabilities:
-        return CAPABILITIES
+        return _CAPABILITIES
 
     def write(self, batch: ArrowBatch) -> None:
         if not len(batch):
@@ -114,9 +117,11 @@ class DuckDBStore:
     def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
         return self._read(graph.changes, cursor)
 
-    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
+    def graph_replace(
+        self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
+    ) -> None:
         with self._graph_lock:
-            self._read(graph.replace, rows, cursor)
+            self._read(graph.replace, rows, cursor, facts)
         self._dirty = True
 
     def graph_keys(self, start: float, end: float) -> list[str]:

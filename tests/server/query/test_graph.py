@@ -311,8 +311,8 @@ def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
     rollup = GraphRollup(store, batch_traces=2)
     original = store.graph_replace
 
-    def replace_then_stop(rows: Any, cursor: int) -> None:
-        original(rows, cursor)
+    def replace_then_stop(rows: Any, cursor: int, facts: Any = None) -> None:
+        original(rows, cursor, facts)
         rollup._stop.set()
 
     monkeypatch.setattr(store, "graph_replace", replace_then_stop)
@@ -365,14 +365,14 @@ def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: py
     for docs in traces:
         write(store, docs)
     poison = traces[1][0]["trace_id"]
-    real = rollup_module.trace_rows
+    real = rollup_module.trace_outputs
 
     def failing(trace_id: str, *args: Any) -> Any:
         if trace_id == poison:
             raise RuntimeError("unexpected document")
         return real(trace_id, *args)
 
-    monkeypatch.setattr(rollup_module, "trace_rows", failing)
+    monkeypatch.setattr(rollup_module, "trace_outputs", failing)
     rollup = GraphRollup(store)
     assert rollup.run_once() == 3
     assert rollup.run_once() == 0  # the cursor moved on
