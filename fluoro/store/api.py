@@ -32,7 +32,7 @@ Semantics, not mechanics:
   stored by the last ``graph_replace``.
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
-  With them it swaps each trace's ``NodeFact`` rows (``fluoro.query.node_facts``:
+  In the same swap it replaces each trace's ``NodeFact`` rows (``fluoro.query.node_facts``:
   the nodes and calls the filter evaluator sees, with their flags), which a
   backend whose ``Capabilities.narrows`` is true uses to honour
   ``TraceQuery.narrow``: a necessary condition (``fluoro.query.filters.narrow``)

@@ -192,4 +192,18 @@ def delete_before(conn: duckdb.DuckDBPyConnection, before: float) -> None:
     conn.execute("DELETE FROM graph_minutes WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
     conn.execute("DELETE FROM graph_histogram WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
     conn.execute("DELETE FROM graph_traces WHERE trace_time < ?", [math.floor(before) - 3600])
-    conn.execute("DELETE FROM trace_nodes WHERE trace_time < ?", [math.floor(before) - 3600])
+    # Node facts must never rule out a trace whose documents survive: a trace that loses
+    # only some documents becomes opaque (it may now look different), and facts go only
+    # with the last of their trace's documents.
+    cut = math.floor(before) - 3600
+    conn.execute(
+        f"INSERT INTO trace_nodes (trace_key, trace_time, kind, fault, error, throttle, ok)"
+        f" SELECT trace_key, any_value(trace_time), {FACT_OPAQUE}, false, false, false, false FROM segments"
+        " GROUP BY trace_key HAVING min(received) < ? AND max(received) >= ?",
+        [before, before],
+    )
+    conn.execute(
+        "DELETE FROM trace_nodes WHERE trace_time < ?"
+        " AND trace_key NOT IN (SELECT trace_key FROM segments WHERE trace_time < ? AND received >= ?)",
+        [cut, cut, before],
+    )

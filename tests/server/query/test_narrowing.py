@@ -373,3 +373,20 @@ def test_nothing_narrows_before_the_first_rollup_nor_for_trace_level_keywords() 
         assert _candidates(store, 'service("pay") { fault }') == {_id(1)}  # no cursor yet
     finally:
         store.close()
+
+
+def test_retention_that_removes_part_of_a_trace_makes_its_facts_opaque() -> None:
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    try:
+        partial = _trace(1, "pay", True)
+        write(store, partial[:1], received=1.0)  # the root expires, its callee stays
+        write(store, partial[1:], received=5.0)
+        write(store, _trace(2, "pay", True), received=5.0)
+        GraphRollup(store).run_once()
+        assert _candidates(store, 'service("front") { fault }') == set()
+        store.delete_before(3.0)
+        assert _candidates(store, 'service("front") { fault }') == {_id(1)}  # may look different now
+        assert _candidates(store, 'service("pay") { fault }') == {_id(1), _id(2)}
+    finally:
+        store.close()
