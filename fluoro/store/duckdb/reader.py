@@ -79,7 +79,12 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
         for sql, sql_params in compiled.prefilters:
             rows_where += f" AND {sql}"
             rows_params.extend(sql_params)
-        narrowed = narrow_condition(conn, query.narrow, window, wparams) if query.narrow is not None else None
+        narrowed = None
+        if query.narrow is not None:
+            # Sorted by trace_time alone when no filter is pushed: only the newest candidates count.
+            need = query.limit + 1 if query.filter is None else None
+            before = query.after[0] if query.after is not None else None
+            narrowed = narrow_condition(conn, query.narrow, window, wparams, need, before)
         if narrowed is not None:
             rows_where += f" AND {narrowed[0]}"
             rows_params.extend(narrowed[1])

@@ -15,7 +15,7 @@ import json
 from typing import Any, Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import fluoro.query.filters.narrow as narrow_module
@@ -167,16 +167,25 @@ def _tree(leaf: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     )
 
 
-_trace_leaf = st.one_of(
+_graph_leaf = st.one_of(
     st.builds(Service, _selector, st.one_of(st.none(), _tree(_service_leaf))),
     st.builds(Edge, _selector, _selector, st.one_of(st.none(), _tree(_edge_leaf))),
     st.builds(RootCause, st.sampled_from(["fault", "error", "responsetime"]),
               st.sampled_from(["service", "entity", "exception"]), _tree(_cause_leaf)),
+)
+_trace_leaf = st.one_of(
+    _graph_leaf,
     st.sampled_from(["fault", "error", "ok"]).map(Flag),
     st.builds(Compare, st.just("responsetime"), st.just(">"), st.just(1.0)),
     st.booleans().map(Const),
 )  # fmt: skip
-expressions = _tree(_trace_leaf)
+# Conjunctions and disjunctions of service()/edge()/rootcause terms are what narrowing
+# combines (and what a page bound must not over-count): draw them often.
+expressions = st.one_of(
+    _tree(_trace_leaf),
+    st.lists(_graph_leaf, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+    st.lists(_graph_leaf, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
+)
 
 
 class Unnarrowed:
@@ -215,12 +224,13 @@ def _later(docs: list[dict[str, Any]], n: int) -> Iterator[dict[str, Any]]:
 
 
 def check(data: Any) -> None:
-    n = data.draw(st.integers(1, 8), label="traces")
+    n = data.draw(st.integers(1, 10), label="traces")
     traces = [data.draw(trace_docs(i), label=f"trace {i}") for i in range(n)]
     rolled = data.draw(st.integers(0, n), label="traces written before the rollup")
     changed = data.draw(st.sets(st.integers(0, max(rolled - 1, 0)), max_size=2) if rolled else st.just(set()))
     roll_again = data.draw(st.booleans(), label="rollup after the changes")
     exprs = data.draw(st.lists(expressions, min_size=1, max_size=5), label="expressions")
+    chunk = data.draw(st.sampled_from([1, 2, 3, 1000]), label="candidates per store query")
     store = open_store("memory")
     assert isinstance(store, DuckDBStore)
     try:
@@ -238,7 +248,7 @@ def check(data: Any) -> None:
         assembled = {t: assemble(t, [s for s in stored if s.trace_id == t]) for t in trace_ids}
         for expr in exprs:
             truth = {t for t, trace in assembled.items() if matches(expr, trace)}
-            narrowed = {h.trace_id for h, _ in matching_traces(store, BASE, BASE + 100, expr, chunk=3)}
+            narrowed = {h.trace_id for h, _ in matching_traces(store, BASE, BASE + 100, expr, chunk=chunk)}
             assert narrowed == truth, (expr, narrowing(expr))
             for range_type in (TimeRangeType.EVENT, TimeRangeType.SERVICE):
                 exact = {h.trace_id for h, _ in matching_traces(Unnarrowed(store), BASE, BASE + 100, expr, range_type)}  # type: ignore[arg-type]
@@ -258,7 +268,7 @@ def test_the_property_catches_a_narrowing_that_ignores_negation(monkeypatch: pyt
     sound = narrow_module._trace_leaf
     monkeypatch.setattr(narrow_module, "_trace_leaf", lambda node, positive: sound(node, True))
 
-    @settings(max_examples=300, deadline=None, database=None,
+    @settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
     @given(st.data())
     def unsound(data: Any) -> None:
@@ -388,5 +398,23 @@ def test_retention_that_removes_part_of_a_trace_makes_its_facts_opaque() -> None
         store.delete_before(3.0)
         assert _candidates(store, 'service("front") { fault }') == {_id(1)}  # may look different now
         assert _candidates(store, 'service("pay") { fault }') == {_id(1), _id(2)}
+    finally:
+        store.close()
+
+
+def test_a_page_bound_counts_only_traces_the_whole_narrowing_keeps() -> None:
+    """The newest traces have ``front`` but no faulted ``pay``: they must not use up the page."""
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    try:
+        for i in range(1, 7):
+            write(store, _trace(i, "pay", i <= 2))
+        GraphRollup(store).run_once()
+        expr = parse('service("front") and service("pay") { fault }')
+        for chunk in (1, 2, 1000):
+            assert {h.trace_id for h, _ in matching_traces(store, BASE, BASE + 100, expr, chunk=chunk)} == {
+                _id(1),
+                _id(2),
+            }
     finally:
         store.close()
