@@ -257,7 +257,7 @@ def check(data: Any) -> None:
         store.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_narrowed_search_selects_exactly_what_the_evaluator_selects(data: Any) -> None:
     check(data)
@@ -268,7 +268,7 @@ def test_the_property_catches_a_narrowing_that_ignores_negation(monkeypatch: pyt
     sound = narrow_module._trace_leaf
     monkeypatch.setattr(narrow_module, "_trace_leaf", lambda node, positive: sound(node, True))
 
-    @settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate], report_multiple_bugs=False,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
     @given(st.data())
     def unsound(data: Any) -> None:
