@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -199,10 +200,23 @@ class FluoroServer:
 
     # In-process use (tests, embedding): run on a background thread.
     def start_in_thread(self, timeout: float = 30.0) -> FluoroServer:
-        self._thread = threading.Thread(target=self.run, name="fluoro-server", daemon=True)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.run()
+            except BaseException as exc:  # reported to the caller below, not lost in the thread
+                failure.append(exc)
+                raise
+
+        self._thread = threading.Thread(target=run, name="fluoro-server", daemon=True)
         self._thread.start()
-        if not self.started.wait(timeout):
-            raise RuntimeError("fluoro server did not start")
+        deadline = time.monotonic() + timeout
+        while not self.started.wait(0.05):
+            if failure:
+                raise RuntimeError(f"fluoro server did not start: {failure[0]!r}") from failure[0]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"fluoro server did not start within {timeout:.0f} s")
         return self
 
     def stop(self, timeout: float = 60.0) -> None:

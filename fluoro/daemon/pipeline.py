@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from fluoro.daemon.heap import HeapTrimmer
 from fluoro.daemon.metrics import IngestMetrics
 from fluoro.daemon.queue import DropOldestQueue
 from fluoro.ingest import Reject, ingest, split_datagram
@@ -78,6 +79,7 @@ class Pipeline:
         self._thread = threading.Thread(target=self._run, name="fluoro-writer", daemon=True)
         self._last_retention = 0.0
         self.reject_log = _RejectLog()
+        self._heap = HeapTrimmer()
         self.metrics.queue_depth = lambda: len(self.udp) + self.parsed.weight + len(self._http)
 
     def start(self) -> None:
@@ -189,6 +191,7 @@ class Pipeline:
                 ack(error)
             except Exception:
                 log.exception("ingest acknowledgement failed")
+        self._heap.maybe_trim()
 
     def _maybe_retention(self) -> None:
         cfg = self.config

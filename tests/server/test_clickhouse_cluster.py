@@ -95,3 +95,15 @@ def test_every_query_from_either_server_sees_both_shards(servers: list[FluoroSer
         assert ids('annotation.shard = "a" AND user = "carol" AND duration >= 3') == {split_id}
         (trace,) = xray.batch_get_traces(TraceIds=[split_id])["Traces"]
         assert {s["Id"] for s in trace["Segments"]} == {root["id"], child["id"]}
+
+
+def test_configuration_written_through_either_server_is_seen_by_both(servers: list[FluoroServer],
+                                                                      shards: list[ClickHouseSandbox]) -> None:  # fmt: skip
+    a, b = servers
+    xa, xb = xray_client(a.port), xray_client(b.port)
+    xb.create_group(GroupName="shard-b-errors", FilterExpression="error")
+    assert "shard-b-errors" in {g["GroupName"] for g in xa.get_groups()["Groups"]}
+    xa.delete_group(GroupName="shard-b-errors")
+    assert "shard-b-errors" not in {g["GroupName"] for g in xb.get_groups()["Groups"]}
+    # Both servers keep it on the cluster's first shard, whichever node they write traces to.
+    assert a.store.config_node == b.store.config_node == ("127.0.0.1", shards[0].tcp_port)  # type: ignore[union-attr]

@@ -54,6 +54,13 @@ class Tables:
 
     database: str
     cluster: str | None
+    replicated: bool = False
+
+    def engine(self, table: str) -> str:
+        """``MergeTree``, or its replicated form keyed by the node's ``{shard}``/``{replica}`` macros."""
+        if not self.replicated:
+            return "MergeTree"
+        return f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{self.database}/{table}', '{{replica}}')"
 
     def write(self, table: str) -> str:
         return f"{self.database}.{table}_local" if self.cluster else f"{self.database}.{table}"
@@ -92,7 +99,7 @@ def _segments(t: Tables, f: Features) -> str:
     doc          String,
     -- Insert time by ClickHouse's clock: the service-graph rollup's write position.
     written      UInt64 DEFAULT toUInt64(now()){index}
-) ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY (trace_time, trace_key, id)
+) ENGINE = {t.engine("segments")} PARTITION BY {PARTITION} ORDER BY (trace_time, trace_key, id)
   SETTINGS index_granularity = 1024"""
 
 
@@ -106,7 +113,7 @@ def _annotations(t: Tables, f: Features) -> str:
     s          Nullable(String),
     n          Nullable(Float64),
     b          Nullable(UInt8){index}
-) ENGINE = MergeTree PARTITION BY {PARTITION} ORDER BY (key, trace_time, trace_key)"""
+) ENGINE = {t.engine("annotations")} PARTITION BY {PARTITION} ORDER BY (key, trace_time, trace_key)"""
 
 
 def _distributed(t: Tables, table: str) -> list[str]:

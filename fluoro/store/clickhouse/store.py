@@ -18,8 +18,8 @@ from clickhouse_driver import Client
 from clickhouse_driver.errors import NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError
 
 from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
-from fluoro.store.clickhouse.config import ClickHouseConfig
-from fluoro.store.clickhouse.config_store import ClickHouseConfigStore
+from fluoro.store.clickhouse.config import ClickHouseConfig, split_host
+from fluoro.store.clickhouse.config_store import ClickHouseConfigStore, config_tables
 from fluoro.store.clickhouse.filter_sql import CAPABILITIES
 from fluoro.store.clickhouse.graph import ClickHouseGraph
 from fluoro.store.clickhouse.reader import find_traces, read_documents, run
@@ -51,8 +51,8 @@ class ClickHouseStore:
 
     def __init__(self, config: ClickHouseConfig) -> None:
         self.config = config
-        self.tables = Tables(config.database, config.cluster)
-        self._pool: queue.LifoQueue[Client] = queue.LifoQueue()
+        self.tables = Tables(config.database, config.cluster, config.replicated)
+        self._pool = _Pool(config, config.host, config.port)
         self._closed = False
         # False while writes fail for lack of a server; the API's /healthz reports it.
         self.healthy = True
@@ -61,37 +61,60 @@ class ClickHouseStore:
             self.server_version = str(client.execute("SELECT version()")[0][0])
             self.features = Features.for_version(parse_version(self.server_version))
             self._migrate(client)
-        self._config_store = ClickHouseConfigStore(config.database, self._client)
+            self._check_engine(client)
+            self.config_node = self._config_node(client)
+        if self.config_node == (config.host, config.port):
+            self._config_pool = self._pool
+        else:
+            self._config_pool = _Pool(config, *self.config_node)
+            with self._config_pool.client() as client:
+                client.execute(f"CREATE DATABASE IF NOT EXISTS {config.database}")
+                for sql in config_tables(config.database):
+                    client.execute(sql)
+        self._config_store = ClickHouseConfigStore(config.database, self._config_pool.client)
         self._graph = ClickHouseGraph(
             config.database, self.tables.read("segments"), self._execute, self._insert_columns
         )
-        log.info("ClickHouse %s at %s:%d/%s (extras: %s)", self.server_version, config.host, config.port,
-                 config.database, ", ".join(self.features.describe()) or "none")  # fmt: skip
+        log.info("ClickHouse %s at %s:%d/%s (extras: %s; configuration on %s:%d)", self.server_version,
+                 config.host, config.port, config.database, ", ".join(self.features.describe()) or "none",
+                 *self.config_node)  # fmt: skip
 
-    def _new_client(self) -> Client:
-        cfg = self.config
-        return Client(
-            cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database="default",
-            connect_timeout=cfg.connect_timeout, send_receive_timeout=cfg.send_receive_timeout,
-            settings={"strings_as_bytes": False},
-        )  # fmt: skip
+    def _config_node(self, client: Client) -> tuple[str, int]:
+        """Where the shared configuration lives: one node for every server, or they would disagree."""
+        if self.config.config_host:
+            return split_host(self.config.config_host)
+        if not self.config.cluster:
+            return self.config.host, self.config.port
+        rows = client.execute(
+            "SELECT host_address, port FROM system.clusters WHERE cluster = %(c)s"
+            " ORDER BY shard_num, replica_num LIMIT 1",
+            {"c": self.config.cluster},
+        )
+        if not rows:
+            raise ValueError(
+                f"ClickHouse has no cluster {self.config.cluster!r} in its remote_servers config"
+            )
+        return str(rows[0][0]), int(rows[0][1])
+
+    def _check_engine(self, client: Client) -> None:
+        """Refuse a ``replicated`` setting the existing tables do not have (CREATE IF NOT EXISTS keeps them)."""
+        name = self.tables.write("segments").split(".", 1)[1]
+        rows = client.execute(
+            "SELECT engine FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+            {"db": self.config.database, "t": name},
+        )
+        engine = str(rows[0][0]) if rows else ""
+        if self.config.replicated != engine.startswith("Replicated"):
+            want = "ReplicatedMergeTree" if self.config.replicated else "MergeTree"
+            raise ValueError(
+                f"{self.config.database}.{name} is a {engine} table but the URL asks for {want}"
+                f" (replicated={'1' if self.config.replicated else '0'}); tables are not converted in place"
+            )
 
     @contextmanager
     def _client(self) -> Iterator[Client]:
-        """A pooled connection; one that failed mid-query is dropped, not reused."""
-        try:
-            client = self._pool.get_nowait()
-        except queue.Empty:
-            client = self._new_client()
-        try:
+        with self._pool.client() as client:
             yield client
-        except BaseException:
-            client.disconnect()
-            raise
-        if self._closed or self._pool.qsize() >= self.config.pool_size:
-            client.disconnect()
-        else:
-            self._pool.put(client)
 
     def _migrate(self, client: Client) -> None:
         client.execute(meta_table(self.tables))
@@ -238,9 +261,49 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self._closed = True
+        self._pool.close()
+        self._config_pool.close()
+
+
+class _Pool:
+    """Connections to one node; one that failed mid-query is dropped, not reused."""
+
+    def __init__(self, config: ClickHouseConfig, host: str, port: int) -> None:
+        self.config = config
+        self.host = host
+        self.port = port
+        self._idle: queue.LifoQueue[Client] = queue.LifoQueue()
+        self._closed = False
+
+    def _new(self) -> Client:
+        cfg = self.config
+        return Client(
+            self.host, port=self.port, user=cfg.user, password=cfg.password, database="default",
+            connect_timeout=cfg.connect_timeout, send_receive_timeout=cfg.send_receive_timeout,
+            settings={"strings_as_bytes": False},
+        )  # fmt: skip
+
+    @contextmanager
+    def client(self) -> Iterator[Client]:
+        try:
+            client = self._idle.get_nowait()
+        except queue.Empty:
+            client = self._new()
+        try:
+            yield client
+        except BaseException:
+            client.disconnect()
+            raise
+        if self._closed or self._idle.qsize() >= self.config.pool_size:
+            client.disconnect()
+        else:
+            self._idle.put(client)
+
+    def close(self) -> None:
+        self._closed = True
         while True:
             try:
-                self._pool.get_nowait().disconnect()
+                self._idle.get_nowait().disconnect()
             except queue.Empty:
                 break
 

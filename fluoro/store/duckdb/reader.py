@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery, trace_key
+from fluoro.store.duckdb.doc_markers import unpack
 from fluoro.store.duckdb.filter_sql import compile_filter
 from fluoro.store.duckdb.narrow_sql import narrow_condition
 
@@ -41,7 +42,7 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
     # Semi-joins on list parameters become hash joins; the integer key does the
     # scanning, the string comparison only confirms (a 64-bit collision is possible).
     rows = conn.execute(
-        "SELECT trace_id, id, in_progress, received, chunk, off, len FROM segments"
+        "SELECT trace_id, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time FROM segments"
         " WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))",
         [min(times), max(times), [trace_key(t) for t in ids]],
     ).fetchall()
@@ -57,11 +58,11 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
         ).fetchall():
             blobs[int(chunk)] = pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
     out = []
-    for trace_id, seg_id, in_progress, received, chunk, off, length in rows:
+    for trace_id, seg_id, in_progress, received, chunk, off, length, parent_id, start, end in rows:
         blob = blobs.get(int(chunk))
         if blob is None:
             continue
-        doc = blob[off : off + length].replace(b"\x00", trace_id.encode()).replace(b"\x01", seg_id.encode())
+        doc = unpack(blob[off : off + length], trace_id, seg_id, parent_id, start, end)
         out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), doc))
     return out
 

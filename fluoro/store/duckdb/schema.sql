@@ -32,8 +32,9 @@ CREATE TABLE IF NOT EXISTS segments (
 
 -- Documents are stored zstd-compressed in chunks of many documents: similar
 -- JSON compresses far better together than one document at a time.  Inside a
--- chunk, a document's trace id is written as the byte 0x00 and its own id as
--- 0x01 (valid JSON never contains raw control bytes); readers put them back.
+-- chunk, a document's trace id, id, parent id, start and end time are written
+-- as the bytes 0x00..0x04 (valid JSON never contains raw control bytes);
+-- readers put them back from the row (fluoro.store.duckdb.doc_markers).
 CREATE TABLE IF NOT EXISTS chunks (
     chunk    BIGINT NOT NULL,
     received DOUBLE NOT NULL,

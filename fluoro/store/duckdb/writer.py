@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb.doc_markers import pack
 
 _COLUMNS = ", ".join(
     f'"{c}"'
@@ -41,14 +42,19 @@ class ChunkWriter:
         # A trace's documents usually arrive in one flush; sorted, they share a chunk,
         # so reading a trace decompresses one chunk instead of one per document.
         seg = seg.take(pc.sort_indices(seg, [("trace_id", "ascending")]))
-        # Random ids are the least compressible bytes of a document, and the columns
-        # already hold them: replace them by one-byte markers (see schema.sql).
-        docs: list[bytes] = [
-            doc.replace(trace_id.encode(), b"\x00").replace(seg_id.encode(), b"\x01")
-            for doc, trace_id, seg_id in zip(
-                seg["doc"].to_pylist(), seg["trace_id"].to_pylist(), seg["id"].to_pylist()
+        # Random ids and timestamps are the least compressible bytes of a document, and
+        # the columns already hold them: one-byte markers instead (doc_markers).
+        docs: list[bytes] = list(
+            map(
+                pack,
+                seg["doc"].to_pylist(),
+                seg["trace_id"].to_pylist(),
+                seg["id"].to_pylist(),
+                seg["parent_id"].to_pylist(),
+                seg["start_time"].to_pylist(),
+                seg["end_time"].to_pylist(),
             )
-        ]
+        )
         received: list[float] = seg["received"].to_pylist()
         n = len(docs)
         chunk_ids: list[int] = [0] * n

@@ -12,7 +12,7 @@ import pytest
 
 from fluoro.query.filters import parse
 from fluoro.store import open_store
-from fluoro.store.api import Store, TimeRangeType, TraceQuery
+from fluoro.store.api import GroupRecord, Store, TimeRangeType, TraceQuery
 from fluoro.store.clickhouse import ClickHouseConfig, ClickHouseStore
 from fluoro.store.clickhouse.sandbox import ClickHouseSandbox
 from fluoro.store.clickhouse.schema import MIGRATIONS, Features, Tables, parse_version
@@ -35,6 +35,46 @@ def test_url_options() -> None:
         ClickHouseConfig.from_url("clickhouse://h/db?clutser=x")
     with pytest.raises(ValueError, match="database name"):
         ClickHouseConfig.from_url("clickhouse://h/db;drop")
+    cfg = ClickHouseConfig.from_url("clickhouse://h/db?cluster=c&replicated=1&config_host=cfg.example:9001")
+    assert (cfg.replicated, cfg.config_host) == (True, "cfg.example:9001")
+    assert ClickHouseConfig.from_url("clickhouse://h/db").replicated is False
+    with pytest.raises(ValueError, match="replicated must be"):
+        ClickHouseConfig.from_url("clickhouse://h/db?replicated=yes")
+    with pytest.raises(ValueError, match="config_host must be host:port"):
+        ClickHouseConfig.from_url("clickhouse://h/db?config_host=cfg.example")
+
+
+def test_replicated_tables_use_the_node_macros() -> None:
+    ddl = "\n".join(MIGRATIONS[0][1](Tables("db", "c", replicated=True), Features.for_version((18, 16, 1))))
+    assert "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/segments', '{replica}')" in ddl
+    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/db/annotations', '{replica}')" in ddl
+    assert "ReplicatedMergeTree" not in "\n".join(
+        MIGRATIONS[0][1](Tables("db", "c"), Features.for_version((18, 16, 1)))
+    )
+
+
+def test_replicated_setting_that_the_tables_lack_is_refused(url: str) -> None:
+    open_store(url).close()  # plain MergeTree tables
+    with pytest.raises(ValueError, match="is a MergeTree table but the URL asks for ReplicatedMergeTree"):
+        open_store(url + "?replicated=1")
+
+
+def test_configuration_can_live_on_another_node(clickhouse: ClickHouseSandbox, url: str) -> None:
+    other = ClickHouseSandbox().start()
+    try:
+        database = url.rsplit("/", 1)[1]
+        a = open_store(url)
+        b = open_store(f"{other.url(database)}?config_host=127.0.0.1:{clickhouse.tcp_port}")
+        try:
+            assert isinstance(a, ClickHouseStore) and isinstance(b, ClickHouseStore)
+            assert b.config_node == ("127.0.0.1", clickhouse.tcp_port)
+            a.config_store().ensure_group(GroupRecord("shared", "g-1", "fault", {}))
+            assert [g.name for g in b.config_store().list_groups()] == ["shared"]
+        finally:
+            a.close()
+            b.close()
+    finally:
+        other.cleanup()
 
 
 def test_version_extras_only_where_the_server_has_them() -> None:

@@ -1,0 +1,66 @@
+"""Documents stored with markers for their row's ids and times come back byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fluoro.store.duckdb.doc_markers import pack, unpack
+
+hex16 = st.text("0123456789abcdef", min_size=16, max_size=16)
+times = st.one_of(
+    st.floats(min_value=1e-9, max_value=4e9, allow_nan=False, allow_infinity=False),
+    st.integers(min_value=1, max_value=4_000_000_000).map(float),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    trace_hex=st.text("0123456789abcdef", min_size=24, max_size=24),
+    seg_id=hex16,
+    parent_id=st.one_of(st.none(), hex16),
+    start=times,
+    duration=st.one_of(st.none(), st.just(0.0), st.floats(min_value=0, max_value=1e4, allow_nan=False)),
+    extra=st.dictionaries(
+        st.text(max_size=8), st.one_of(st.text(max_size=40), st.floats(allow_nan=False), hex16)
+    ),
+    int_start=st.booleans(),
+)
+def test_round_trip_is_exact(trace_hex: str, seg_id: str, parent_id: str | None, start: float,
+                             duration: float | None, extra: dict[str, object], int_start: bool) -> None:  # fmt: skip
+    trace_id = f"1-5f84c7a1-{trace_hex}"
+    end = None if duration is None else start + duration
+    body: dict[str, object] = {"id": seg_id, "trace_id": trace_id, "name": "svc",
+                               "start_time": int(start) if int_start else start}  # fmt: skip
+    if end is None:
+        body["in_progress"] = True
+    else:
+        body["end_time"] = end
+    if parent_id:
+        body["parent_id"] = parent_id
+    # Values that repeat the row's ids and times elsewhere in the document.
+    body["annotations"] = {**extra, "same_id": seg_id, "same_start": start, "tid_part": trace_hex[3:19]}
+    body["subsegments"] = [{"id": parent_id or seg_id, "start_time": start, "end_time": end or start}]
+    doc = json.dumps(body, ensure_ascii=False).encode()
+    column_start = float(body["start_time"])  # type: ignore[arg-type]
+    packed = pack(doc, trace_id, seg_id, parent_id, column_start, end)
+    assert unpack(packed, trace_id, seg_id, parent_id, column_start, end) == doc
+
+
+def test_markers_shrink_what_they_replace() -> None:
+    doc = json.dumps({"id": "a" * 16, "trace_id": "1-5f84c7a1-" + "b" * 24, "parent_id": "c" * 16,
+                      "start_time": 1795918601.9447718, "end_time": 1795918602.1541667}).encode()  # fmt: skip
+    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, "c" * 16, 1795918601.9447718, 1795918602.1541667)
+    assert (
+        packed
+        == b'{"id": "\x01", "trace_id": "\x00", "parent_id": "\x02", "start_time": \x03, "end_time": \x04}'
+    )
+
+
+def test_a_time_written_differently_is_left_alone() -> None:
+    doc = b'{"id":"aaaaaaaaaaaaaaaa","start_time":1.7e9,"end_time":1700000001}'
+    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, None, 1.7e9, 1700000001.0)
+    assert b"1.7e9" in packed and b"1700000001" in packed
+    assert unpack(packed, "1-5f84c7a1-" + "b" * 24, "a" * 16, None, 1.7e9, 1700000001.0) == doc
