@@ -171,10 +171,10 @@ def main() -> None:
             "GetTraceSummaries 1h fault+responsetime": summary(timed(summaries_flags, max(5, args.runs // 5))),
             "GetTraceSummaries 1h no filter": summary(timed(summaries_plain, max(5, args.runs // 5))),
         })  # fmt: skip
-        # Issue [4]: single keywords (pushed down to SQL) and service()/rootcause (evaluated on
-        # assembled candidate traces, a page at a time).
+        # Issue [4]: single keywords (pushed down to SQL) and service()/edge()/rootcause (evaluated
+        # on assembled candidate traces, a page at a time, after the rollup's node facts narrowed them).
         for expression in ("fault", "responsetime > 0.2", 'http.method = "POST"', "annotation.tier",
-                           'service("payments") { fault }', "service() { error }",
+                           'service("payments") { fault }', "service() { error }", 'edge("checkout", "payments")',
                            'rootcause.fault.service { name = "payments" }'):  # fmt: skip
             results[f"GetTraceSummaries 1h {expression}"] = summary(timed(filtered(expression), max(5, args.runs // 5)))
     if args.only != "summaries":

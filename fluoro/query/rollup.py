@@ -9,7 +9,10 @@ previous contribution with the new one (``GraphStore.graph_replace``).  A
 trace that keeps changing is recomputed once per cycle it changes in; a
 late callee turns the inferred node it replaces into a real one, counted
 once.  The cursor is stored with the rows, so a restart resumes where it
-left off and a crash mid-cycle only repeats work.
+left off and a crash mid-cycle only repeats work.  With the graph rows it
+writes each trace's node facts (``fluoro.query.node_facts``), which searches
+use to narrow ``service()``/``edge()`` candidates; the trace is assembled once
+for both.
 
 The graph therefore lags ingestion by up to one ``interval`` plus the
 cycle's duration; ``run_once`` lets tests and benchmarks catch up at once.
@@ -24,9 +27,10 @@ from typing import Protocol, Sequence
 
 from fluoro.query.assemble import assemble, walk
 from fluoro.query.graph import rows_for
+from fluoro.query.node_facts import OPAQUE, node_facts
 from fluoro.query.nodes import LinkResolver, NodeKey, segment_node, trace_graph
 from fluoro.query.service import _valid_trace_id
-from fluoro.store.api import GraphRow, GraphStore, StoredDocument, TraceReader
+from fluoro.store.api import GraphRow, GraphStore, NodeFact, StoredDocument, TraceReader
 
 log = logging.getLogger("fluoro.graph")
 
@@ -54,10 +58,22 @@ def store_link_resolver(reader: TraceReader) -> LinkResolver:
     return resolve
 
 
-def trace_rows(
+def trace_outputs(
     trace_id: str, docs: Sequence[StoredDocument], resolve_link: LinkResolver | None = None
-) -> list[GraphRow]:
-    return rows_for(trace_graph(assemble(trace_id, docs).segments, resolve_link))
+) -> tuple[list[GraphRow], list[NodeFact]]:
+    """The trace's graph rows and node facts, from one assembly.
+
+    Facts first: ``trace_graph`` and ``build`` only read the documents, but the facts
+    must describe exactly what a search's fresh assembly will show.  A trace whose facts
+    cannot be computed gets the opaque fact (always a search candidate).
+    """
+    trace = assemble(trace_id, docs)
+    try:
+        facts = node_facts(trace)
+    except Exception:
+        log.exception("node facts: trace %s left unnarrowed", trace_id)
+        facts = [OPAQUE]
+    return rows_for(trace_graph(trace.segments, resolve_link)), facts
 
 
 class GraphRollup:
@@ -89,22 +105,28 @@ class GraphRollup:
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
                 resolve = store_link_resolver(self.store)
-                rows = {tid: self._rows_or_none(tid, by_trace[tid], resolve) for tid in chunk}
+                rows: dict[str, list[GraphRow]] = {}
+                facts: dict[str, list[NodeFact]] = {}
+                for tid in chunk:
+                    rows[tid], facts[tid] = self._outputs_or_none(tid, by_trace[tid], resolve)
                 rest = start + self.batch_traces
                 cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
-                self.store.graph_replace(rows, cursor)
+                self.store.graph_replace(rows, cursor, facts)
                 done += len(chunk)
             self.traces_rolled += done
             return done
 
     @staticmethod
-    def _rows_or_none(trace_id: str, docs: Sequence[StoredDocument], resolve: LinkResolver) -> list[GraphRow]:
-        """One unexpected document must not stall the rollup forever: it drops out of the graph."""
+    def _outputs_or_none(
+        trace_id: str, docs: Sequence[StoredDocument], resolve: LinkResolver
+    ) -> tuple[list[GraphRow], list[NodeFact]]:
+        """One unexpected document must not stall the rollup forever: it drops out of the
+        graph, and its trace is never narrowed away (opaque facts)."""
         try:
-            return trace_rows(trace_id, docs, resolve)
+            return trace_outputs(trace_id, docs, resolve)
         except Exception:
             log.exception("service graph: trace %s skipped", trace_id)
-            return []
+            return [], [OPAQUE]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

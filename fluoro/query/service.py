@@ -17,7 +17,8 @@ from typing import Any
 from fluoro.query.assemble import Trace, assemble
 from fluoro.query.filters import FilterError, parse
 from fluoro.query.filters.ast import Node, split
-from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.evaluate import TraceView, matches
+from fluoro.query.filters.narrow import narrowing
 from fluoro.query.filters.parser import GroupResolver
 from fluoro.query.summaries import summarize
 from fluoro.store.api import (
@@ -32,6 +33,14 @@ from fluoro.store.api import (
 
 MAX_BATCH_IDS = 5
 _TRACE_ID_CHARS = frozenset("0123456789abcdef")
+
+
+def _summary(trace: Trace | TraceView, matched_event_time: float | None) -> dict[str, Any]:
+    """A summary; a trace a filter evaluated lends the trace graph it built."""
+    if isinstance(trace, TraceView):
+        graph = trace.__dict__.get("graph")  # cached_property: present only if the filter built it
+        return summarize(trace.trace, matched_event_time, graph)
+    return summarize(trace, matched_event_time)
 
 
 class InvalidQuery(ValueError):
@@ -126,15 +135,17 @@ class QueryService:
             raise InvalidQuery("TimeRangeType must be one of TraceId, Event, Service") from None
         text = body.get("FilterExpression") or ""
         node = self.parse_filter(text)
-        pushed, residual = split(node, self.reader.capabilities().filter_nodes)
+        capabilities = self.reader.capabilities()
+        pushed, residual = split(node, capabilities.filter_nodes)
         rate = self._sampling_rate(body, range_type)
         fingerprint = hashlib.sha1(json.dumps([start, end, range_type.value, text]).encode()).hexdigest()[:12]
         after = self._decode_token(body.get("NextToken"), fingerprint)
-        query = TraceQuery(start, end, range_type, pushed, self.page_size, after)
+        narrow = narrowing(residual) if capabilities.narrows else None
+        query = TraceQuery(start, end, range_type, pushed, self.page_size, after, narrow)
         hits, traces, processed, more = self._search(query, residual)
         if rate is not None:
             hits = [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
-        summaries = [summarize(traces[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in traces]
+        summaries = [_summary(traces[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in traces]
         out: dict[str, Any] = {
             "TraceSummaries": summaries,
             "ApproximateTime": more.sort_time if more else start,
@@ -146,30 +157,33 @@ class QueryService:
 
     def _search(
         self, query: TraceQuery, residual: Node | None
-    ) -> tuple[list[TraceHit], dict[str, Trace], int, TraceHit | None]:
+    ) -> tuple[list[TraceHit], dict[str, Trace | TraceView], int, TraceHit | None]:
         """Matching hits of one page, their traces, traces processed, and where the next page resumes.
 
         The store evaluates ``query.filter``; ``residual`` (what it cannot) is evaluated
-        here on assembled candidates, a batch at a time, within ``scan_budget``.
+        here on assembled candidates, a batch at a time, within ``scan_budget``.  The
+        store has already dropped candidates ``query.narrow`` rules out.
         """
         if residual is None:
             page = self._find(query)
             last = page.hits[-1] if (page.more and page.hits) else None
-            return page.hits, self._assembled([h.trace_id for h in page.hits]), page.processed, last
+            plain: dict[str, Trace | TraceView] = dict(self._assembled([h.trace_id for h in page.hits]))
+            return page.hits, plain, page.processed, last
         # One store query for every candidate the budget allows (the cost is the scan, not
         # the limit), then documents and evaluation a chunk at a time until the page is full.
         page = self._find(replace(query, limit=max(self.scan_budget, 1)))
         hits: list[TraceHit] = []
-        traces: dict[str, Trace] = {}
+        traces: dict[str, Trace | TraceView] = {}
         chunk = max(self.page_size, 100)
         for begin in range(0, len(page.hits), chunk):
             candidates = page.hits[begin : begin + chunk]
             assembled = self._assembled([h.trace_id for h in candidates])
             for i, hit in enumerate(candidates):
                 trace = assembled.get(hit.trace_id)
-                if trace is not None and matches(residual, trace):
+                view = TraceView(trace) if trace is not None else None
+                if view is not None and matches(residual, view):
                     hits.append(hit)
-                    traces[hit.trace_id] = trace
+                    traces[hit.trace_id] = view
                     if len(hits) >= self.page_size:
                         remaining = begin + i + 1 < len(page.hits) or page.more
                         return hits, traces, page.processed, hit if remaining else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from fluoro.query.assemble import Doc, Trace, http_status, walk
 from fluoro.query.rootcause import root_causes
-from fluoro.query.trace_nodes import build
+from fluoro.query.trace_nodes import TraceGraph, build
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -83,7 +83,10 @@ def _http(root: Doc) -> dict[str, Any]:
     return out
 
 
-def summarize(trace: Trace, matched_event_time: float | None = None) -> dict[str, Any]:
+def summarize(
+    trace: Trace, matched_event_time: float | None = None, graph: TraceGraph | None = None
+) -> dict[str, Any]:
+    """``graph``: the trace's ``build(trace)`` if the caller has it already (a filter built it)."""
     entities = [(segment, list(walk(segment))) for segment in trace.segments]
     root = root_segment(trace, {e.get("id") for _, found in entities for e in found})
     starts = [s["start_time"] for s in trace.segments if isinstance(s.get("start_time"), (int, float))]
@@ -144,7 +147,7 @@ def summarize(trace: Trace, matched_event_time: float | None = None) -> dict[str
     summary["AvailabilityZones"] = zones
     if root is not None:
         summary["EntryPoint"] = service_id(root)
-    summary.update(root_causes(build(trace), root))
+    summary.update(root_causes(graph if graph is not None else build(trace), root))
     summary["Revision"] = trace.revision
     if matched_event_time is not None:
         summary["MatchedEventTime"] = matched_event_time

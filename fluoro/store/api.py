@@ -32,6 +32,13 @@ Semantics, not mechanics:
   stored by the last ``graph_replace``.
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
+  In the same swap it replaces each trace's ``NodeFact`` rows (``fluoro.query.node_facts``:
+  the nodes and calls the filter evaluator sees, with their flags), which a
+  backend whose ``Capabilities.narrows`` is true uses to honour
+  ``TraceQuery.narrow``: a necessary condition (``fluoro.query.filters.narrow``)
+  that may drop a trace only if the trace's facts are current, i.e. no
+  document of it was written after ``graph_cursor``.  A trace replaced
+  without facts (``facts`` None) must stay a candidate for every narrowing.
   ``graph_rows`` sums rows per key (and per ``period`` bucket) over the
   minutes that overlap ``[start, end)``, optionally only for ``keys``;
   ``graph_keys`` lists the keys present in such a window (cheap: no
@@ -134,6 +141,9 @@ class TraceQuery:
     limit: int = 100
     # Resume strictly after this (sort_time, trace_id) position, newest first.
     after: tuple[float, str] | None = None
+    # A necessary condition on the trace's node facts (``fluoro.query.filters.narrow``):
+    # only a backend whose capabilities say ``narrows`` receives one.
+    narrow: Node | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,34 @@ class Capabilities:
     ``"annotation"``, ``"flag:fault"``, ``"compare:http.url"``, ...); the zero value evaluates none."""
 
     filter_nodes: frozenset[str] = frozenset()
+    # Keeps per-trace node facts with the graph rollup and honours ``TraceQuery.narrow``.
+    narrows: bool = False
+
+
+# ``NodeFact.kind``: a service node, a call edge, or "facts unknown: never narrow this trace".
+FACT_NODE, FACT_EDGE, FACT_OPAQUE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class NodeFact:
+    """One node or call edge of a trace as ``service()``/``edge()`` filters see it.
+
+    ``name``/``type``/``account`` are the node (an edge's source), ``dst_*`` an
+    edge's destination; each flag is true when some segment of the node (some
+    call of the edge) has it, ``ok`` when some has none of fault/error/throttle.
+    """
+
+    kind: int
+    name: str | None = None
+    type: str | None = None
+    account: str | None = None
+    dst_name: str | None = None
+    dst_type: str | None = None
+    dst_account: str | None = None
+    fault: bool = False
+    error: bool = False
+    throttle: bool = False
+    ok: bool = False
 
 
 class TraceWriter(Protocol):
@@ -198,7 +236,9 @@ class GraphStore(Protocol):
 
     def graph_changes(self, cursor: int) -> list[tuple[str, int]]: ...
 
-    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None: ...
+    def graph_replace(
+        self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
+    ) -> None: ...
 
     def graph_keys(self, start: float, end: float) -> list[str]: ...
 

@@ -1,7 +1,8 @@
 """All traces of a time range that a filter selects: the store's part in SQL, the rest in Python.
 
 For callers that need every matching trace rather than a page of summaries
-(a group's service graph, statistics filtered by a group).  GetTraceSummaries
+(a group's service graph, statistics filtered by a group).  Candidates the
+rollup's node facts rule out (``narrow``) are never read.  GetTraceSummaries
 pages itself (``QueryService._search``) under the same split.
 """
 
@@ -13,6 +14,7 @@ from typing import Iterator
 from fluoro.query.assemble import Trace, assemble
 from fluoro.query.filters.ast import Node, split
 from fluoro.query.filters.evaluate import matches
+from fluoro.query.filters.narrow import narrowing
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TraceQuery, TraceReader
 
 
@@ -30,8 +32,10 @@ def matching_traces(
     Raises ``fluoro.store.api.FilterUnsupported`` only if the store refuses a node its own
     capabilities claim.
     """
-    pushed, residual = split(node, reader.capabilities().filter_nodes)
-    query = TraceQuery(start, end, range_type, pushed, limit=chunk)
+    capabilities = reader.capabilities()
+    pushed, residual = split(node, capabilities.filter_nodes)
+    narrow = narrowing(residual) if capabilities.narrows else None
+    query = TraceQuery(start, end, range_type, pushed, limit=chunk, narrow=narrow)
     found = 0
     while True:
         page = reader.find_traces(query)

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 from clickhouse_driver import Client
 from clickhouse_driver.errors import NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError
 
-from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.clickhouse.config import ClickHouseConfig, split_host
 from fluoro.store.clickhouse.config_store import ClickHouseConfigStore, config_tables
 from fluoro.store.clickhouse.filter_sql import CAPABILITIES
@@ -196,7 +196,10 @@ class ClickHouseStore:
     def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
         return self._graph.changes(cursor)
 
-    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
+    def graph_replace(
+        self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
+    ) -> None:
+        # No node facts kept here yet (capabilities: narrows=False): searches never narrow.
         self._graph.replace(rows, cursor)
 
     def graph_keys(self, start: float, end: float) -> list[str]:

@@ -4,7 +4,9 @@ The cursor is the highest document chunk id seen: chunk ids only grow and
 are assigned by the single writer in commit order, so "documents in chunks
 after the cursor" is exactly what was written since the last rollup.
 Replacing a trace subtracts its stored contribution and adds the new one
-with upserts, in one transaction with the cursor.
+with upserts, and swaps its ``trace_nodes`` rows, in one transaction with
+the cursor.  The cursor is therefore also the watermark of ``trace_nodes``:
+a trace with no document in a chunk after it has current node facts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Sequence
 import duckdb
 import pyarrow as pa
 
-from fluoro.store.api import GraphRow, trace_key
+from fluoro.store.api import FACT_OPAQUE, GraphRow, NodeFact, trace_key
 
 _COUNTS = ("ok", "error", "throttle", "fault", "total", "response_time", "samples")
 _GRAPH_TRACES = pa.schema([
@@ -24,7 +26,18 @@ _GRAPH_TRACES = pa.schema([
     ("total", pa.int64()), ("response_time", pa.float64()), ("samples", pa.int64()), ("first", pa.float64()),
     ("last", pa.float64()), ("hist_ms", pa.list_(pa.int32())), ("hist_n", pa.list_(pa.int64())),
 ])  # fmt: skip
-_CURSOR_KEY = "graph_cursor"
+_TRACE_NODES = pa.schema([
+    ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("kind", pa.int8()), ("name", pa.string()),
+    ("type", pa.string()), ("account", pa.string()), ("dst_name", pa.string()), ("dst_type", pa.string()),
+    ("dst_account", pa.string()), ("fault", pa.bool_()), ("error", pa.bool_()), ("throttle", pa.bool_()),
+    ("ok", pa.bool_()),
+])  # fmt: skip
+_FACT_FIELDS = ("kind", "name", "type", "account", "dst_name", "dst_type", "dst_account", "fault", "error",
+                "throttle", "ok")  # fmt: skip
+# v2: the cursor also covers trace_nodes.  A file rolled up before that table existed has
+# only the old key, so its rollup starts over once (replacing is idempotent) and every
+# trace gets its node facts; until then every trace stays a narrowing candidate.
+_CURSOR_KEY = "graph_cursor_v2"
 
 
 def cursor(conn: duckdb.DuckDBPyConnection) -> int:
@@ -60,8 +73,28 @@ def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:
     return pa.table([pa.array(cols[f.name], f.type) for f in _GRAPH_TRACES], schema=_GRAPH_TRACES)
 
 
-def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], new_cursor: int) -> None:
-    """Swap the contributions of ``rows``' traces; one transaction with the cursor."""
+def _facts_table(ids: Sequence[str], facts: dict[str, list[NodeFact]] | None) -> pa.Table:
+    """Rows for ``trace_nodes``; a trace without facts gets one opaque row (never narrowed away)."""
+    cols: dict[str, list[Any]] = {f.name: [] for f in _TRACE_NODES}
+    opaque = [NodeFact(FACT_OPAQUE)]
+    for trace_id in ids:
+        key, time = trace_key(trace_id), int(trace_id[2:10], 16)
+        found = facts.get(trace_id) if facts is not None else None
+        for fact in opaque if found is None else found:
+            cols["trace_key"].append(key)
+            cols["trace_time"].append(time)
+            for name in _FACT_FIELDS:
+                cols[name].append(getattr(fact, name))
+    return pa.table([pa.array(cols[f.name], f.type) for f in _TRACE_NODES], schema=_TRACE_NODES)
+
+
+def replace(
+    conn: duckdb.DuckDBPyConnection,
+    rows: dict[str, list[GraphRow]],
+    new_cursor: int,
+    facts: dict[str, list[NodeFact]] | None = None,
+) -> None:
+    """Swap the contributions and node facts of ``rows``' traces; one transaction with the cursor."""
     ids = sorted(rows)
     times = [int(t[2:10], 16) for t in ids]
     old = (
@@ -75,9 +108,11 @@ def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], ne
     negated = ", ".join(f"-{c}" for c in _COUNTS)
     plain = ", ".join(_COUNTS)
     updates = ", ".join(f"{c} = graph_minutes.{c} + excluded.{c}" for c in _COUNTS)
+    nodes_old = "FROM trace_nodes WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.register("_graph_new", _table(rows))
+        conn.register("_nodes_new", _facts_table(ids, facts))
         conn.execute(
             f"INSERT INTO graph_minutes SELECT bucket, key, {sums}, min(first), max(last) FROM ("
             f" SELECT bucket, key, {plain}, first, last FROM _graph_new UNION ALL"
@@ -97,6 +132,8 @@ def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], ne
         )
         conn.execute(f"DELETE {old}", old_params)
         conn.execute("INSERT INTO graph_traces SELECT * FROM _graph_new")
+        conn.execute(f"DELETE {nodes_old}", old_params[:3])
+        conn.execute("INSERT INTO trace_nodes SELECT * FROM _nodes_new")
         conn.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [_CURSOR_KEY, str(new_cursor)],
@@ -107,6 +144,7 @@ def replace(conn: duckdb.DuckDBPyConnection, rows: dict[str, list[GraphRow]], ne
         raise
     finally:
         conn.unregister("_graph_new")
+        conn.unregister("_nodes_new")
 
 
 def read_keys(conn: duckdb.DuckDBPyConnection, start: float, end: float) -> list[str]:
@@ -154,3 +192,18 @@ def delete_before(conn: duckdb.DuckDBPyConnection, before: float) -> None:
     conn.execute("DELETE FROM graph_minutes WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
     conn.execute("DELETE FROM graph_histogram WHERE bucket < ?", [math.floor(before / 60) * 60 - 60])
     conn.execute("DELETE FROM graph_traces WHERE trace_time < ?", [math.floor(before) - 3600])
+    # Node facts must never rule out a trace whose documents survive: a trace that loses
+    # only some documents becomes opaque (it may now look different), and facts go only
+    # with the last of their trace's documents.
+    cut = math.floor(before) - 3600
+    conn.execute(
+        f"INSERT INTO trace_nodes (trace_key, trace_time, kind, fault, error, throttle, ok)"
+        f" SELECT trace_key, any_value(trace_time), {FACT_OPAQUE}, false, false, false, false FROM segments"
+        " GROUP BY trace_key HAVING min(received) < ? AND max(received) >= ?",
+        [before, before],
+    )
+    conn.execute(
+        "DELETE FROM trace_nodes WHERE trace_time < ?"
+        " AND trace_key NOT IN (SELECT trace_key FROM segments WHERE trace_time < ? AND received >= ?)",
+        [cut, cut, before],
+    )

@@ -21,6 +21,7 @@ from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage,
 from fluoro.store.duckdb import trace_table
 from fluoro.store.duckdb.doc_markers import unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
+from fluoro.store.duckdb.narrow_sql import narrow_condition
 from fluoro.store.duckdb.trace_table import DERIVED
 
 # Past this many traces with unsummarized documents (the summarizer catching up on an
@@ -99,16 +100,30 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage
         conn.execute("ROLLBACK")
 
 
+Narrowed = tuple[str, list[Any]]
+
+
+def _narrowed(conn: duckdb.DuckDBPyConnection, query: TraceQuery, window: str, wparams: list[Any]) -> Narrowed:
+    """`` AND <condition on trace_key>`` keeping every candidate of ``query.narrow`` (service()
+    and friends, from the rollup's node facts), or nothing to add."""
+    if query.narrow is None:
+        return "", []
+    narrowed = narrow_condition(conn, query.narrow, window, wparams)
+    return ("", []) if narrowed is None else (f" AND {narrowed[0]}", narrowed[1])
+
+
 def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     mark = trace_table.watermark(conn)
     start, end = query.start, query.end
     if query.range_type is TimeRangeType.TRACE_ID:
         window, wparams = "trace_time >= ? AND trace_time < ?", [math.floor(start), end]
+        narrow = _narrowed(conn, query, window, wparams)
         dirty = conn.execute(
             f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {window}", [mark, *wparams]
         ).fetchall()
         live_keys = dirty
     else:
+        narrow = _narrowed(conn, query, "TRUE", [])
         event = query.range_type is TimeRangeType.EVENT
         ends_after = "last_end >= ? AND first_start < ?" if event else f"last_end >= ? AND {_DONE} >= ? AND first_start < ?"
         dirty = conn.execute("SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ?", [mark]).fetchall()
@@ -117,9 +132,9 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
         ).fetchall()
         live_keys = dirty + straddling
     if len(live_keys) > LIVE_ONLY_ABOVE:
-        return _find_live(conn, query)
-    rows = _live_rows(conn, query, live_keys)
-    rows += _table_rows(conn, query, [int(k) for k, _ in dirty])
+        return _find_live(conn, query, narrow)
+    rows = _live_rows(conn, query, live_keys, narrow)
+    rows += _table_rows(conn, query, [int(k) for k, _ in dirty], narrow)
     rows.sort(reverse=True, key=lambda r: (r[3], r[1], r[2], r[0]))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
@@ -147,15 +162,17 @@ def _ranked(rows_sql: str, sort_sql: str, cond: str, compiled: Compiled, query: 
     ), [*compiled.params, *after_params, query.limit + 1]
 
 
-def _live_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, keys: list[tuple[int, int]]) -> list[Row]:
+def _live_rows(
+    conn: duckdb.DuckDBPyConnection, query: TraceQuery, keys: list[tuple[int, int]], narrow: Narrowed
+) -> list[Row]:
     """The traces in ``keys`` (by trace_key; trace_time bounds the scan), aggregated now."""
     if not keys:
         return []
     times = [int(t) for _, t in keys]
     # A trace's segments and annotations all carry its trace_time: it bounds every scan.
     bounds = "trace_time BETWEEN ? AND ?"
-    where = f"{bounds} AND trace_key IN (SELECT unnest(?::BIGINT[]))"
-    params: list[Any] = [min(times), max(times), sorted({int(k) for k, _ in keys})]
+    where = f"{bounds} AND trace_key IN (SELECT unnest(?::BIGINT[])){narrow[0]}"
+    params: list[Any] = [min(times), max(times), sorted({int(k) for k, _ in keys}), *narrow[1]]
     return _live(conn, query, where, params, (bounds, [min(times), max(times)]))
 
 
@@ -189,7 +206,7 @@ def _live(
             for r in conn.execute(sql, [*sort_params, *extra_params, *params, *ranked_params]).fetchall()]  # fmt: skip
 
 
-def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
+def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery, narrow: Narrowed) -> TracePage:
     """Every trace aggregated live (the table is far behind): the filter's semi-joins narrow the rows first."""
     start, end = query.start, query.end
     if query.range_type is TimeRangeType.TRACE_ID:
@@ -205,6 +222,8 @@ def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     for sql, sql_params in compile_filter(query.filter, *semi).prefilters:
         where += f" AND {sql}"
         params.extend(sql_params)
+    where += narrow[0]
+    params.extend(narrow[1])
     rows = _live(conn, query, where, params, semi)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
@@ -216,7 +235,7 @@ def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     return TracePage(hits, _processed(conn, query, hits, more, None), more)
 
 
-def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[int]) -> list[Row]:
+def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[int], narrow: Narrowed) -> list[Row]:
     """Matching rows of ``traces`` (minus ``dirty`` traces), newest first, slice by slice until a page is full."""
     start, end = query.start, query.end
     after = query.after[0] if query.after is not None else None
@@ -262,9 +281,9 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
                 continue
             semi_window, semi_params = "trace_time BETWEEN ? AND ?", [int(bounds[0]), int(bounds[1])]
         compiled = compile_filter(query.filter, semi_window, semi_params)
-        rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}"
+        rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}{narrow[0]}"
         sql, ranked_params = _ranked(rows_sql, sort, "TRUE", compiled, query)
-        params = [*cond_params, *([dirty] if dirty else []), *ranked_params]
+        params = [*cond_params, *([dirty] if dirty else []), *narrow[1], *ranked_params]
         found = [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
         out += found
         covered = top - a

@@ -127,3 +127,24 @@ CREATE TABLE IF NOT EXISTS graph_traces (
     hist_ms       INTEGER[] NOT NULL,
     hist_n        BIGINT[] NOT NULL
 );
+
+-- Per-trace node facts (fluoro.query.node_facts), replaced whole per trace by the
+-- rollup with graph_traces: kind 0 = a node (name/type/account), 1 = a call edge
+-- (source in name/type/account, destination in dst_*), 2 = facts unknown (the
+-- trace is never narrowed away).  Flags: some segment (call) of it has the flag;
+-- ok: some has none.  Searches narrow service()/edge() candidates with it.
+CREATE TABLE IF NOT EXISTS trace_nodes (
+    trace_key   BIGINT NOT NULL,
+    trace_time  BIGINT NOT NULL,
+    kind        TINYINT NOT NULL,
+    name        VARCHAR,
+    type        VARCHAR,
+    account     VARCHAR,
+    dst_name    VARCHAR,
+    dst_type    VARCHAR,
+    dst_account VARCHAR,
+    fault       BOOLEAN NOT NULL,
+    error       BOOLEAN NOT NULL,
+    throttle    BOOLEAN NOT NULL,
+    ok          BOOLEAN NOT NULL
+);

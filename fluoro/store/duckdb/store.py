@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import os
 import threading
@@ -13,7 +14,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 
-from fluoro.store.api import Capabilities, GraphRow, StoredDocument, TracePage, TraceQuery
+from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.config import DuckDBConfig
@@ -23,6 +24,8 @@ from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "2"
+# The filter SQL's keywords, and the rollup's trace_nodes for narrowing (graph.py, narrow_sql.py).
+_CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True)
 T = TypeVar("T")
 log = logging.getLogger("fluoro.store")
 _open_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
@@ -147,7 +150,7 @@ class DuckDBStore:
             cur.close()
 
     def capabilities(self) -> Capabilities:
-        return CAPABILITIES
+        return _CAPABILITIES
 
     def write(self, batch: ArrowBatch) -> None:
         if not len(batch):
@@ -184,9 +187,11 @@ class DuckDBStore:
     def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
         return self._read(graph.changes, cursor)
 
-    def graph_replace(self, rows: dict[str, list[GraphRow]], cursor: int) -> None:
+    def graph_replace(
+        self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
+    ) -> None:
         with self._graph_lock:
-            self._read(graph.replace, rows, cursor)
+            self._read(graph.replace, rows, cursor, facts)
         self._dirty = True
 
     def graph_keys(self, start: float, end: float) -> list[str]:

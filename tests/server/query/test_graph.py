@@ -311,8 +311,8 @@ def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
     rollup = GraphRollup(store, batch_traces=2)
     original = store.graph_replace
 
-    def replace_then_stop(rows: Any, cursor: int) -> None:
-        original(rows, cursor)
+    def replace_then_stop(rows: Any, cursor: int, facts: Any = None) -> None:
+        original(rows, cursor, facts)
         rollup._stop.set()
 
     monkeypatch.setattr(store, "graph_replace", replace_then_stop)
@@ -365,16 +365,35 @@ def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: py
     for docs in traces:
         write(store, docs)
     poison = traces[1][0]["trace_id"]
-    real = rollup_module.trace_rows
+    real = rollup_module.trace_outputs
 
     def failing(trace_id: str, *args: Any) -> Any:
         if trace_id == poison:
             raise RuntimeError("unexpected document")
         return real(trace_id, *args)
 
-    monkeypatch.setattr(rollup_module, "trace_rows", failing)
+    monkeypatch.setattr(rollup_module, "trace_outputs", failing)
     rollup = GraphRollup(store)
     assert rollup.run_once() == 3
     assert rollup.run_once() == 0  # the cursor moved on
     out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
     assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
+
+
+def test_a_file_rolled_up_before_node_facts_existed_is_rolled_up_again_without_double_counting() -> None:
+    """The cursor key changed with ``trace_nodes``: an older file starts over once, idempotently."""
+    rng = random.Random(37)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(3):
+        write(store, lambda_trace(rng, T0 + i, 200))
+    assert GraphRollup(store).run_once() == 3
+    before = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    # What such a file looks like: the old cursor key, graph rows, no node facts.
+    store._db.execute("UPDATE meta SET key = 'graph_cursor' WHERE key = 'graph_cursor_v2'")
+    store._db.execute("DELETE FROM trace_nodes")
+    assert store.graph_cursor() == -1
+    assert GraphRollup(store).run_once() == 3
+    after = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert after == before
+    assert store._db.execute("SELECT count(DISTINCT trace_key) FROM trace_nodes").fetchone() == (3,)

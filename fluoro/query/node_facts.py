@@ -1,0 +1,47 @@
+"""Per-trace node facts: what a ``service()``/``edge()`` filter could find in a trace, written once.
+
+The rollup computes them with the service graph and the store keeps them
+(``GraphStore.graph_replace``), so a search can narrow candidates in SQL
+(``fluoro.query.filters.narrow``) before the exact evaluation in Python.
+They derive from ``fluoro.query.trace_nodes.build``, the very structure the
+evaluator walks, so a node or call the evaluator can see always has a fact:
+one row per node (every segment, orphaned subsegment and inferred segment,
+keyed as the evaluator keys it) and one per distinct (source, destination)
+call pair, each with the flags some of its entities carry (``has_flag``, as
+the entity scopes read them).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from fluoro.query.assemble import Doc, Trace
+from fluoro.query.rootcause import has_flag
+from fluoro.query.trace_nodes import NodeId, build
+from fluoro.store.api import FACT_EDGE, FACT_NODE, FACT_OPAQUE, NodeFact
+
+_FLAGS = ("fault", "error", "throttle")
+OPAQUE = NodeFact(FACT_OPAQUE)
+
+
+def _flags(entities: Iterable[Doc]) -> tuple[bool, bool, bool, bool]:
+    fault = error = throttle = ok = False
+    for entity in entities:
+        f, e, t = (has_flag(entity, flag) for flag in _FLAGS)
+        fault, error, throttle, ok = fault or f, error or e, throttle or t, ok or not (f or e or t)
+    return fault, error, throttle, ok
+
+
+def node_facts(trace: Trace) -> list[NodeFact]:
+    graph = build(trace)
+    out = [
+        NodeFact(FACT_NODE, nid.name, nid.type, nid.account_id, None, None, None, *_flags(segments))
+        for nid, segments in graph.nodes.items()
+    ]
+    calls: dict[tuple[NodeId, NodeId], list[Doc]] = {}
+    for call in graph.calls:
+        calls.setdefault((call.source, call.destination), []).append(call.doc)
+    for (src, dst), docs in calls.items():
+        out.append(NodeFact(FACT_EDGE, src.name, src.type, src.account_id, dst.name, dst.type, dst.account_id,
+                            *_flags(docs)))  # fmt: skip
+    return out
