@@ -56,7 +56,8 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
     # scanning, the string comparison only confirms (a 64-bit collision is possible).
     rows = conn.execute(
         "SELECT trace_id, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time FROM segments"
-        " WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))",
+        " WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+        " ORDER BY chunk, off",  # written order: of two versions received together, the later wins
         [min(times), max(times), [trace_key(t) for t in ids]],
     ).fetchall()
     wanted = set(ids)

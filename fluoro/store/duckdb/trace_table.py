@@ -58,6 +58,13 @@ FLATTEN = (
     " any_throttle, partial, root.status AS status, root.method AS method, root.url AS url, root.ua AS ua,"
     " root.ip AS ip"
 )
+# One row per document id, the version a trace read shows (fluoro.query.assemble): a
+# complete one before an in-progress one, then the latest received, then the latest written.
+# A document sent again (say with ``fault`` set) must not leave its old flags searchable.
+LATEST = (
+    "QUALIFY row_number() OVER (PARTITION BY trace_key, trace_id, id"
+    " ORDER BY in_progress, received DESC, chunk DESC, off DESC) = 1"
+)
 # Derived columns every reader of a trace row (table or live) sees under the same names.
 DERIVED = (
     "last_end - first_start AS duration,"
@@ -73,8 +80,8 @@ def live(where: str, extra: Sequence[tuple[str, str]] = ()) -> str:
     inner = "".join(f", {expr} AS {name}" for name, expr in extra)
     outer = "".join(f", {name}" for name, _ in extra)
     return (
-        f"SELECT {FLATTEN}{outer} FROM (SELECT trace_key, trace_id{inner}, {AGGREGATES} FROM segments"
-        f" WHERE {where} GROUP BY trace_key, trace_id)"
+        f"SELECT {FLATTEN}{outer} FROM (SELECT trace_key, trace_id{inner}, {AGGREGATES} FROM"
+        f" (SELECT * FROM segments WHERE {where} {LATEST}) GROUP BY trace_key, trace_id)"
     )
 
 

@@ -307,3 +307,37 @@ def test_processed_count_from_the_table(summarized_store: DuckDBStore, monkeypat
         store.wait_summarized(10)
         assert all_pages(store, query) == expected
     assert store.find_traces(TraceQuery(base, base + 60)).processed == 12
+
+
+def test_a_document_sent_again_is_searched_by_its_latest_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a trace read shows (the latest received version) is also what filters search."""
+    store = quiet_store()
+    base = BASE + 5
+    root = segment(new_trace_id(base), start_time=base, end_time=base + 1)
+    store.write(arrow([root], received=1.0))
+    store.write(arrow([{**root, "fault": True, "end_time": base + 3}], received=2.0))
+    # Two versions in one batch: the one received later wins.
+    other = segment(new_trace_id(base + 1), start_time=base + 1, end_time=base + 2, error=True)
+    batch = SegmentBatch()
+    ingest(batch, json.dumps(other).encode(), 3.0)
+    ingest(batch, json.dumps({**other, "error": False}).encode(), 4.0)
+    store.write(ArrowBatch.from_batch(batch))
+
+    def ids(expression: str) -> set[str]:
+        query = TraceQuery(BASE, BASE + 100, filter=parse(expression))
+        return {trace_id for page in all_pages(store, query) for trace_id, _, _ in page[0]}
+
+    for state in ("live", "fallback", "table"):
+        if state == "table":
+            assert store.wait_summarized(10)
+        with monkeypatch.context() as m:
+            if state == "fallback":
+                m.setattr(reader, "LIVE_ONLY_ABOVE", -1)
+            assert ids("fault") == {root["trace_id"]}, state
+            assert ids("duration >= 3") == {root["trace_id"]}, state
+            assert ids("error") == set(), state
+            assert ids("ok") == {other["trace_id"]}, state
+    summaries = QueryService(store).get_trace_summaries({"StartTime": BASE, "EndTime": BASE + 100})
+    assert {s["Id"]: s["HasFault"] for s in summaries["TraceSummaries"]} == {root["trace_id"]: True,
+                                                                            other["trace_id"]: False}  # fmt: skip
+    store.close()
