@@ -88,6 +88,29 @@ def test_fields_template_and_abort(recorder) -> None:  # type: ignore[no-untyped
     assert "fault" not in gone and "cause" not in gone
 
 
+def test_server_error_raised_as_http_error_is_a_fault_with_its_exception(recorder) -> None:  # type: ignore[no-untyped-def]
+    """A 5xx ``HTTPError`` raised by a route (``abort(503)``) is a fault carrying the
+    exception, as upstream records it; a 4xx one stays a plain error response."""
+    app = bottle.Bottle()
+
+    @app.get("/down")
+    def down() -> Any:
+        raise bottle.HTTPError(503, "maintenance")
+
+    @app.get("/missing")
+    def missing() -> Any:
+        bottle.abort(404, "no such thing")
+
+    app.install(XRayMiddleware(recorder))
+    responses = _run(app, [("/down", {}), ("/missing", {})])
+    assert [r.status_code for r in responses] == [503, 404]
+    down_doc, missing_doc = recorder.captured.documents
+    assert down_doc["fault"] is True and down_doc["http"]["response"]["status"] == 503
+    (exception,) = down_doc["cause"]["exceptions"]
+    assert exception["type"] == "HTTPError"
+    assert missing_doc["error"] is True and "fault" not in missing_doc and "cause" not in missing_doc
+
+
 def test_named_template_file(recorder, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "item.tpl").write_text("<b>{{n}}</b>")
     app = make_app(XRayMiddleware, recorder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ...core import xray_recorder
+from ...core.exceptions.exceptions import SegmentNotFoundException
 from ...core.models import http
 from ...core.utils import stacktrace
 from ..util import get_hostname, inject_trace_header, strip_url
@@ -28,6 +29,8 @@ async def begin_subsegment(session, trace_config_ctx, params) -> None:  # type: 
     name = trace_config_ctx.name or get_hostname(str(params.url))
     try:
         subsegment = xray_recorder.begin_subsegment(name, REMOTE_NAMESPACE)
+    except SegmentNotFoundException:
+        raise  # context_missing=RUNTIME_ERROR asked for it, as upstream
     except Exception:
         subsegment = None
     trace_config_ctx.subsegment = subsegment

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bottle import HTTPResponse, SimpleTemplate, request, response
+from bottle import HTTPError, HTTPResponse, SimpleTemplate, request, response
 
 from .._http_entry import TracedRequest, in_lambda
 from ..templates import trace_render
@@ -44,7 +44,10 @@ class XRayMiddleware:
             try:
                 result = callback(*args, **kwargs)
             except HTTPResponse as raised:
-                # abort()/redirect() raise the response itself: record it, it is no fault.
+                if isinstance(raised, HTTPError) and raised.status_code >= 500:
+                    # A server error raised as HTTPError is a fault carrying the exception, as upstream.
+                    traced.fault(raised, raised.status_code)
+                # Otherwise abort()/redirect() raise the response itself: record it, it is no fault.
                 _finish(traced, raised)
                 raise
             except Exception as exc:

@@ -64,3 +64,19 @@ async def test_no_segment_gives_up_quietly(recorder, http_server) -> None:  # ty
         async with session.get(http_server.base_url + "/status/200") as response:
             assert response.status == 200
     assert recorder.captured.documents == []
+
+
+@pytest.mark.asyncio
+async def test_no_segment_raises_when_runtime_error_is_asked(recorder, http_server) -> None:  # type: ignore[no-untyped-def]
+    """``context_missing="RUNTIME_ERROR"`` is the one case where a missing segment reaches
+    the caller: the request is not sent and ``SegmentNotFoundException`` is raised."""
+    from fluoro.core.exceptions.exceptions import SegmentNotFoundException
+
+    recorder.configure(context_missing="RUNTIME_ERROR")
+    sent_before = len(http_server.requests)
+    async with aiohttp.ClientSession(trace_configs=[aws_xray_trace_config()]) as session:
+        with pytest.raises(SegmentNotFoundException):
+            async with session.get(http_server.base_url + "/status/200"):
+                pass
+    assert len(http_server.requests) == sent_before
+    assert recorder.captured.documents == []
