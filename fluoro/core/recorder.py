@@ -24,10 +24,10 @@ from .lambda_launcher import check_in_lambda
 from .models.default_dynamic_naming import DefaultDynamicNaming
 from .models.dummy_entities import NOOP_ENTITY_ID, DummySegment, DummySubsegment
 from .models.entity import _copy_tree as _copy_meta
-from .models.entity import sanitize_name
+from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import new_entity_id
+from .models.traceid import _refill_ids, _take_id, new_entity_id
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -55,6 +55,8 @@ _sdk_config = type(global_sdk_config)
 # Contexts whose storage the recorder may read directly (exact types, not subclasses).
 _FAST_CONTEXTS = (Context, AsyncContext)
 _PLAIN_SEGMENTS = (Segment, DummySegment)
+_new = object.__new__
+_now = time.time
 
 
 class AWSXRayRecorder:
@@ -238,7 +240,19 @@ class AWSXRayRecorder:
                     return self._begin_subsegment_helper(name, namespace)
                 if type(segment) in _PLAIN_SEGMENTS:
                     if parent.sampled:
-                        sub = Subsegment(name, namespace, segment)
+                        # Subsegment(name, namespace, segment) without the class call and __init__ frame.
+                        sub = _new(Subsegment)
+                        try:
+                            sub.id = _take_id()
+                        except IndexError:
+                            sub.id = _refill_ids()
+                        clean = _name_cache.get(name)
+                        sub.name = clean if clean is not None else sanitize_name(name)
+                        sub.start_time = _now()
+                        sub.parent_segment = segment
+                        sub.trace_id = segment.trace_id
+                        sub.namespace = namespace
+                        sub.in_progress = True
                     else:
                         sub = DummySubsegment(segment, name)
                     if not parent.in_progress:
@@ -273,7 +287,7 @@ class AWSXRayRecorder:
                 sub = stack[-1]
                 kind = type(sub)
                 if (kind is Subsegment or kind is DummySubsegment) and sub.in_progress:
-                    sub.end_time = end_time or time.time()
+                    sub.end_time = end_time or _now()
                     sub.in_progress = False
                     var.set(stack[:-1])
                     segment = sub.parent_segment

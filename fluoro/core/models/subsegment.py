@@ -8,7 +8,7 @@ import time
 from ..exceptions.exceptions import SegmentNotFoundException
 from .entity import Entity, _name_cache, sanitize_name
 from .segment import record_exit_exception
-from .traceid import new_entity_id
+from .traceid import _refill_ids, _take_id
 
 SUBSEGMENT_RECORDING_ATTRIBUTE = "_self___SUBSEGMENT_RECORDING_ATTRIBUTE__"
 
@@ -95,7 +95,10 @@ class Subsegment(Entity):
     def __init__(self, name: str, namespace: str, segment: Entity) -> None:
         if not segment:
             raise SegmentNotFoundException("A parent segment is required for creating subsegments.")
-        self.id = new_entity_id()
+        try:
+            self.id = _take_id()
+        except IndexError:
+            self.id = _refill_ids()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
