@@ -21,6 +21,7 @@ from .daemon_config import DaemonConfig
 from .emitters.udp_emitter import UDPEmitter
 from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundException
 from .lambda_launcher import check_in_lambda
+from .models import dummy_entities as _dummy_entities
 from .models.default_dynamic_naming import DefaultDynamicNaming
 from .models.dummy_entities import NOOP_ENTITY_ID, DummySegment, DummySubsegment
 from .models.entity import _copy_tree as _copy_meta
@@ -354,11 +355,13 @@ class AWSXRayRecorder:
     def _capture_wrapper(self, wrapped, name, namespace):  # type: ignore[no-untyped-def]
         """The ``@capture`` wrapper of a plain function.
 
-        Calls under an unsampled segment take an inlined path: it does what
-        ``record_subsegment`` does for a dummy subsegment (which records nothing, not
-        even exceptions) without the four nested calls, so tracing costs close to
-        nothing where nothing is sampled.  Everything else goes through
-        ``record_subsegment``.
+        With the built-in contexts and entity types, a call does what
+        ``record_subsegment`` would (begin, call, end) inline, with one context lookup
+        before the call and one after, and no nested method calls; under an unsampled
+        segment the dummy subsegment it pushes records nothing, not even exceptions.
+        Everything else (custom contexts or entities, a subclass overriding
+        ``record_subsegment``, a function that changed the context itself) goes through
+        the general methods.
         """
         recorder = self
         record = self.record_subsegment
@@ -367,8 +370,9 @@ class AWSXRayRecorder:
         direct = type(self).record_subsegment is AWSXRayRecorder.record_subsegment
         clean_name = sanitize_name(name)
         config = _sdk_config
-        new = object.__new__
-        now = time.time
+        new = _new
+        now = _now
+        take_id = _take_id
 
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
             if recorder._context is recorder._fast_context and config._enabled:
@@ -377,16 +381,38 @@ class AWSXRayRecorder:
                 if stack:
                     parent = stack[-1]
                     kind = type(parent)
-                    segment = parent if kind is DummySegment else getattr(parent, "parent_segment", None)
-                    if type(segment) is DummySegment and parent.in_progress:
+                    # Most likely first: unsampled at the top of a request, then sampled.
+                    if kind is DummySegment or kind is Segment:
+                        segment = parent
+                    elif kind is Subsegment or kind is DummySubsegment:
+                        segment = parent.parent_segment
+                    else:
+                        segment = None
+                    seg_kind = type(segment)
+                    if seg_kind is DummySegment and parent.in_progress:
                         sub = new(DummySubsegment)
                         sub.id = NOOP_ENTITY_ID if segment._noop_ids else new_entity_id()
+                        sub.namespace = "dummy"
+                    elif seg_kind is Segment and direct and parent.in_progress:
+                        if parent.sampled:
+                            sub = new(Subsegment)
+                            try:
+                                sub.id = take_id()
+                            except IndexError:
+                                sub.id = _refill_ids()
+                            sub.namespace = namespace
+                        else:  # under begin_subsegment_without_sampling
+                            sub = new(DummySubsegment)
+                            sub.id = NOOP_ENTITY_ID if _dummy_entities._NOOP else new_entity_id()
+                            sub.namespace = "dummy"
+                    else:
+                        sub = None
+                    if sub is not None:
                         sub.name = clean_name
                         sub.start_time = now()
                         sub.parent_id = parent.id
                         sub.parent_segment = segment
                         sub.trace_id = segment.trace_id
-                        sub.namespace = "dummy"
                         sub.in_progress = True
                         children = parent._subsegments
                         if children is None:
@@ -396,22 +422,49 @@ class AWSXRayRecorder:
                         segment._open += 1
                         segment._total += 1
                         var.set(stack + (sub,))
+                        if seg_kind is DummySegment:
+                            try:
+                                return wrapped(*args, **kwargs)
+                            finally:
+                                current = var.get()
+                                if current and current[-1] is sub and sub.in_progress:
+                                    sub.end_time = now()
+                                    sub.in_progress = False
+                                    var.set(current[:-1])
+                                    segment._open -= 1
+                                    if not segment.in_progress and segment.ready_to_send():
+                                        recorder._send_segment(segment)
+                                else:  # the function changed the context itself: the general path decides
+                                    recorder.end_subsegment()
                         try:
-                            return wrapped(*args, **kwargs)
-                        finally:
-                            current = var.get()
-                            if current and current[-1] is sub and sub.in_progress:
-                                sub.end_time = now()
-                                sub.in_progress = False
-                                var.set(current[:-1])
-                                segment._open -= 1
-                                if not segment.in_progress and segment.ready_to_send():
+                            value = wrapped(*args, **kwargs)
+                        except Exception as exception:
+                            recorder._finish_recorded(sub, wrapped, None, args, kwargs, None, exception,
+                                                      stacktrace.stack_for(recorder._max_trace_back,
+                                                                           handler_is_caller=True), None)
+                            raise
+                        current = var.get()
+                        if current and current[-1] is sub and sub.in_progress:
+                            sub.end_time = now()
+                            sub.in_progress = False
+                            var.set(current[:-1])
+                            segment._open -= 1
+                            if not segment.in_progress:
+                                if segment.ready_to_send():
                                     recorder._send_segment(segment)
-                            else:  # the function changed the context itself: the general path decides
-                                recorder.end_subsegment()
+                            elif segment.sampled:
+                                streaming = recorder._streaming
+                                if type(streaming) is DefaultStreaming:
+                                    if segment._total > streaming._threshold:
+                                        streaming.stream(segment, recorder._stream_subsegment_out)
+                                elif streaming.is_eligible(segment):
+                                    streaming.stream(segment, recorder._stream_subsegment_out)
+                        else:
+                            recorder.end_subsegment()
+                        return value
             if not direct:
                 return record(wrapped, None, args, kwargs, name, namespace, None)
-            # record_subsegment without its own frame (the common, sampled case).
+            # record_subsegment without its own frame.
             sub = begin(name, namespace)
             try:
                 value = wrapped(*args, **kwargs)
