@@ -57,6 +57,7 @@ _sdk_config = type(global_sdk_config)
 _FAST_CONTEXTS = (Context, AsyncContext)
 _PLAIN_SEGMENTS = (Segment, DummySegment)
 _new = object.__new__
+_EMPTY: tuple = ()
 _now = time.time
 
 
@@ -178,22 +179,32 @@ class AWSXRayRecorder:
         if not decision:
             segment = DummySegment(seg_name, traceid=traceid)
         else:
-            segment = Segment(name=seg_name, traceid=traceid, parent_id=parent_id)
+            segment = Segment(seg_name, None, traceid, parent_id)
             self._populate_runtime_context(segment, decision)
-        self._context.put_segment(segment)
+        if self._context is self._fast_context:
+            self._fast_var.set((segment,))  # Context.put_segment
+        else:
+            self._context.put_segment(segment)
         return segment
 
     def end_segment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
         if self._context is self._fast_context and _sdk_config._enabled:
-            stack = self._fast_var.get()
+            var = self._fast_var
+            stack = var.get()
             if stack:
                 entity = stack[-1]
                 kind = type(entity)
                 segment = entity.parent_segment if (kind is Subsegment or kind is DummySubsegment) else entity
                 if type(segment) in _PLAIN_SEGMENTS:
-                    segment.close(end_time)
-                    if segment.ready_to_send():
-                        self._send_segment(segment)
+                    # segment.close(), ready_to_send() and _send_segment() without their frames.
+                    if not segment.in_progress:
+                        segment._check_ended()
+                    segment.end_time = end_time or _now()
+                    segment.in_progress = False
+                    if segment._open <= 0:
+                        if segment.sampled:
+                            self._emit(segment)
+                        var.set(_EMPTY)
                     return
         if not _sdk_enabled():
             return

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from random import getrandbits
 
 from ..exceptions.exceptions import SegmentNameMissingException
 from .entity import Entity, _name_cache, sanitize_name
-from .traceid import new_entity_id, new_trace_id
+from .traceid import new_entity_id
 
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
@@ -78,10 +79,11 @@ class Segment(Entity):
         self.id = entityid or new_entity_id()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
-        self.start_time = time.time()
+        self.start_time = now = time.time()
         self._open = 0
         self._total = 0
-        self.trace_id = traceid or new_trace_id()
+        # The trace id's epoch is the segment's start (one clock read, not two).
+        self.trace_id = traceid or "1-%08x-" % int(now) + getrandbits(96).to_bytes(12, "big").hex()
         self.parent_id = parent_id
         self.in_progress = True
         if not sampled:
@@ -136,15 +138,33 @@ class Segment(Entity):
         xray["sampling_rule_name"] = rule_name
 
     def to_dict(self) -> dict:
-        d = self._identity()
-        d["trace_id"] = self.trace_id
-        if self.parent_id:
-            d["parent_id"] = self.parent_id
-        if self.origin:
-            d["origin"] = self.origin
-        if self.user:
-            d["user"] = self.user
-        if self.service:
-            d["service"] = self.service
-        self._fill_common(d)
+        try:
+            end = self.end_time
+        except AttributeError:  # still open
+            end = None
+        parent_id = self.parent_id
+        if end is not None and not parent_id:  # the usual case, built in one step
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time, "end_time": end,
+                 "in_progress": self.in_progress, "trace_id": self.trace_id}
+        else:
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time}
+            if end is not None:
+                d["end_time"] = end
+            d["in_progress"] = self.in_progress
+            d["trace_id"] = self.trace_id
+            if parent_id:
+                d["parent_id"] = parent_id
+        extra = self.__dict__  # see Entity._fill_common
+        if extra:
+            get = extra.get
+            value = get("origin")
+            if value:
+                d["origin"] = value
+            value = get("user")
+            if value:
+                d["user"] = value
+            value = get("service")
+            if value:
+                d["service"] = value
+            self._fill_common(d, extra)
         return d

@@ -139,13 +139,29 @@ class Subsegment(Entity):
         self._sql = sql
 
     def to_dict(self) -> dict:
-        d = self._identity()
-        d["trace_id"] = self.trace_id
-        if self.parent_id:
-            d["parent_id"] = self.parent_id
-        d["type"] = self.type
-        d["namespace"] = self.namespace
-        if self._sql:
-            d["sql"] = self._sql
-        self._fill_common(d)
+        try:
+            end = self.end_time
+        except AttributeError:  # still open
+            end = None
+        parent_id = self.parent_id
+        if end is not None and parent_id:  # the usual case, built in one step
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time, "end_time": end,
+                 "in_progress": self.in_progress, "trace_id": self.trace_id, "parent_id": parent_id,
+                 "type": self.type, "namespace": self.namespace}
+        else:
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time}
+            if end is not None:
+                d["end_time"] = end
+            d["in_progress"] = self.in_progress
+            d["trace_id"] = self.trace_id
+            if parent_id:
+                d["parent_id"] = parent_id
+            d["type"] = self.type
+            d["namespace"] = self.namespace
+        extra = self.__dict__  # see Entity._fill_common
+        if extra:
+            sql = extra.get("_sql")
+            if sql:
+                d["sql"] = sql
+            self._fill_common(d, extra)
         return d
