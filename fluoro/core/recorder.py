@@ -14,6 +14,7 @@ import sys
 import time
 
 from .. import global_sdk_config
+from ..sdk_config import ENABLED as _ENABLED
 from ..version import VERSION
 from .async_context import AsyncContext
 from .context import Context
@@ -48,7 +49,6 @@ SERVICE_INFO = {
 }
 
 _sdk_enabled = global_sdk_config.sdk_enabled
-_sdk_config = type(global_sdk_config)
 
 
 
@@ -158,7 +158,7 @@ class AWSXRayRecorder:
 
     def begin_segment(self, name=None, traceid=None, parent_id=None, sampling=None):  # type: ignore[no-untyped-def]
         """Begin a segment and make it current; unsampled requests get a :class:`DummySegment`."""
-        if not (_sdk_config._enabled or _sdk_enabled()):
+        if not (_ENABLED[0] or _sdk_enabled()):
             return DummySegment(global_sdk_config.DISABLED_ENTITY_NAME)
         seg_name = name or self._service
         if not seg_name:
@@ -188,7 +188,7 @@ class AWSXRayRecorder:
         return segment
 
     def end_segment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
-        if self._context is self._fast_context and _sdk_config._enabled:
+        if self._context is self._fast_context and _ENABLED[0]:
             var = self._fast_var
             stack = var.get()
             if stack:
@@ -237,7 +237,7 @@ class AWSXRayRecorder:
 
     def begin_subsegment(self, name, namespace="local"):  # type: ignore[no-untyped-def]
         """Begin a subsegment under the current entity; None (with a warning) if there is none."""
-        if self._context is self._fast_context and _sdk_config._enabled:
+        if self._context is self._fast_context and _ENABLED[0]:
             # Fast path for the built-in contexts and entity types; same effect as the general one.
             var = self._fast_var
             stack = var.get()
@@ -292,7 +292,7 @@ class AWSXRayRecorder:
         return entity if isinstance(entity, Subsegment) else None
 
     def end_subsegment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
-        if self._context is self._fast_context and _sdk_config._enabled:
+        if self._context is self._fast_context and _ENABLED[0]:
             var = self._fast_var
             stack = var.get()
             if stack:
@@ -380,13 +380,13 @@ class AWSXRayRecorder:
         # Subclasses that override how a call is recorded keep their override.
         direct = type(self).record_subsegment is AWSXRayRecorder.record_subsegment
         clean_name = sanitize_name(name)
-        config = _sdk_config
+        enabled = _ENABLED
         new = _new
         now = _now
         take_id = _take_id
 
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if recorder._context is recorder._fast_context and config._enabled:
+            if recorder._context is recorder._fast_context and enabled[0]:
                 var = recorder._fast_var
                 stack = var.get()
                 if stack:

@@ -6,6 +6,7 @@ import logging
 import socket
 
 from ..daemon_config import DaemonConfig
+from ..utils import jsonenc
 from ..utils.jsonenc import dumps_bytes
 from .packing import MAX_DOCUMENT_BYTES, split_document
 
@@ -15,6 +16,13 @@ PROTOCOL_HEADER = '{"format":"json","version":1}'
 PROTOCOL_DELIMITER = "\n"
 DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
 _PREFIX = (PROTOCOL_HEADER + PROTOCOL_DELIMITER).encode()
+_encode = None  # the document encoder, loaded on the first send (keeps the import cheap)
+
+
+def _load_encoder():  # type: ignore[no-untyped-def]
+    global _encode
+    _encode = jsonenc._encoder or jsonenc._load_encoder()
+    return _encode
 
 
 class UDPEmitter:
@@ -37,7 +45,10 @@ class UDPEmitter:
     def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
         try:
             doc = entity.to_dict()
-            body = dumps_bytes(doc)
+            try:
+                body = (_encode or _load_encoder())(doc)
+            except Exception:
+                body = dumps_bytes(doc)  # the tolerant path (values msgspec refuses)
             if len(body) <= MAX_DOCUMENT_BYTES:
                 self._send_data(_PREFIX + body)
             else:

@@ -7,7 +7,7 @@ from random import getrandbits
 
 from ..exceptions.exceptions import SegmentNameMissingException
 from .entity import Entity, _name_cache, sanitize_name
-from .traceid import new_entity_id
+from .traceid import _refill_ids, _take_id
 
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
@@ -76,7 +76,13 @@ class Segment(Entity):
                  parent_id: str | None = None, sampled: bool = True) -> None:
         if not name:
             raise SegmentNameMissingException("Segment name is required.")
-        self.id = entityid or new_entity_id()
+        if entityid:
+            self.id = entityid
+        else:
+            try:
+                self.id = _take_id()
+            except IndexError:
+                self.id = _refill_ids()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = now = time.time()
