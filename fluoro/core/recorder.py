@@ -265,6 +265,8 @@ class AWSXRayRecorder:
                         sub.trace_id = segment.trace_id
                         sub.namespace = namespace
                         sub.in_progress = True
+                        sub.sampled = True
+                        sub._subsegments = None
                     else:
                         sub = DummySubsegment(segment, name)
                     if not parent.in_progress:
@@ -404,6 +406,7 @@ class AWSXRayRecorder:
                         sub = new(DummySubsegment)
                         sub.id = NOOP_ENTITY_ID if segment._noop_ids else new_entity_id()
                         sub.namespace = "dummy"
+                        sub.sampled = False
                     elif seg_kind is Segment and direct and parent.in_progress:
                         if parent.sampled:
                             sub = new(Subsegment)
@@ -412,10 +415,12 @@ class AWSXRayRecorder:
                             except IndexError:
                                 sub.id = _refill_ids()
                             sub.namespace = namespace
+                            sub.sampled = True
                         else:  # under begin_subsegment_without_sampling
                             sub = new(DummySubsegment)
                             sub.id = NOOP_ENTITY_ID if _dummy_entities._NOOP else new_entity_id()
                             sub.namespace = "dummy"
+                            sub.sampled = False
                     else:
                         sub = None
                     if sub is not None:
@@ -425,6 +430,7 @@ class AWSXRayRecorder:
                         sub.parent_segment = segment
                         sub.trace_id = segment.trace_id
                         sub.in_progress = True
+                        sub._subsegments = None
                         children = parent._subsegments
                         if children is None:
                             parent._subsegments = [sub]

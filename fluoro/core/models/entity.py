@@ -58,12 +58,12 @@ class Entity:
     wire document is built explicitly in :meth:`to_dict`.
     """
 
-    # Hot fields in slots; the rest are class defaults overridden per instance in __dict__.
+    # Fields read on every begin/end are slots, set by every constructor (including the
+    # recorder's inlined ones); the rest are class defaults overridden per instance in __dict__.
     __slots__ = ("id", "name", "start_time", "end_time", "parent_id", "trace_id", "in_progress",
-                 "__dict__", "__weakref__")
+                 "sampled", "_subsegments", "__dict__", "__weakref__")
 
-    sampled = True
-    _http = _annotations = _metadata = _aws = _cause = _subsegments = None
+    _http = _annotations = _metadata = _aws = _cause = None
     # Shared, read-only ``aws`` block (SDK and plugin data); copied on first access.
     _aws_template = None
     _origin_trace_header = None
@@ -75,6 +75,8 @@ class Entity:
         self.start_time = time.time()
         self.parent_id = None
         self.in_progress = True
+        self.sampled = True
+        self._subsegments = None
 
     # -- lazily created containers -------------------------------------------------
     @property
@@ -265,8 +267,8 @@ class Entity:
     def serialize(self) -> str:
         return jsonenc.dumps(self.to_dict())
 
-    def _fill_common(self, d: dict, extra: dict) -> None:
-        """Fields after the identity block, in a stable order.
+    def _fill_common(self, d: dict, extra: dict, aws_template: dict | None = None) -> None:
+        """Fields after the identity block, in a stable order, up to (not including) the children.
 
         ``extra`` is the instance ``__dict__``, where every field set after creation lives
         (the class holds their ``None`` defaults): reading it directly is several times
@@ -289,7 +291,7 @@ class Entity:
             }
         aws = get("_aws")
         if aws is None:
-            aws = get("_aws_template")
+            aws = aws_template
         if aws:
             d["aws"] = aws
         if "error" in extra:
@@ -314,7 +316,9 @@ class Entity:
                 d["cause"] = out
             else:
                 d["cause"] = cause
-        children = get("_subsegments")
+
+    def _fill_children(self, d: dict) -> None:
+        children = self._subsegments
         if children:
             # Unsampled children (begin_subsegment_without_sampling) are never sent.
             docs = [s.to_dict() for s in children if s.sampled]
@@ -340,6 +344,8 @@ class Entity:
         extra = self.__dict__
         if extra:
             self._fill_common(d, extra)
+        if self._subsegments:
+            self._fill_children(d)
         return d
 
     def _check_ended(self) -> None:

@@ -66,11 +66,10 @@ class Segment(Entity):
     # Subsegments added and not yet closed (ready_to_send), and held in the tree (streaming).
     # Plain integer updates: under the GIL a single ``+=`` on a slot is not interrupted, and
     # the counters only decide when to send, so no lock is taken on the hot path.
-    __slots__ = ("_open", "_total")
+    __slots__ = ("_open", "_total", "service", "_aws_template")
 
     user = None
     origin = None
-    service = None
 
     def __init__(self, name: str, entityid: str | None = None, traceid: str | None = None,
                  parent_id: str | None = None, sampled: bool = True) -> None:
@@ -89,11 +88,14 @@ class Segment(Entity):
         self._open = 0
         self._total = 0
         # The trace id's epoch is the segment's start (one clock read, not two).
-        self.trace_id = traceid or "1-%08x-" % int(now) + getrandbits(96).to_bytes(12, "big").hex()
+        self.trace_id = traceid or "1-%08x-%024x" % (int(now), getrandbits(96))
         self.parent_id = parent_id
         self.in_progress = True
-        if not sampled:
-            self.sampled = sampled
+        self.sampled = sampled if not sampled else True
+        self._subsegments = None
+        self.service = None
+        # Shared, read-only ``aws`` block (SDK and plugin data); copied on first access.
+        self._aws_template = None
 
     @property
     def ref_counter(self) -> _CounterView:
@@ -169,8 +171,14 @@ class Segment(Entity):
             value = get("user")
             if value:
                 d["user"] = value
-            value = get("service")
-            if value:
-                d["service"] = value
-            self._fill_common(d, extra)
+            if self.service:
+                d["service"] = self.service
+            self._fill_common(d, extra, self._aws_template)
+        else:
+            if self.service:
+                d["service"] = self.service
+            if self._aws_template:
+                d["aws"] = self._aws_template
+        if self._subsegments:
+            self._fill_children(d)
         return d

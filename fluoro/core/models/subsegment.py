@@ -107,6 +107,8 @@ class Subsegment(Entity):
         self.trace_id = segment.trace_id
         self.namespace = namespace
         self.in_progress = True
+        self.sampled = True
+        self._subsegments = None
 
     @property
     def sql(self) -> dict:
@@ -164,4 +166,6 @@ class Subsegment(Entity):
             if sql:
                 d["sql"] = sql
             self._fill_common(d, extra)
+        if self._subsegments:
+            self._fill_children(d)
         return d
