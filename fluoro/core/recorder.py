@@ -182,7 +182,7 @@ class AWSXRayRecorder:
             segment = Segment(seg_name, None, traceid, parent_id)
             self._populate_runtime_context(segment, decision)
         if self._context is self._fast_context:
-            self._fast_var.set((segment,))  # Context.put_segment
+            self._fast_var.set((segment, _EMPTY))  # Context.put_segment
         else:
             self._context.put_segment(segment)
         return segment
@@ -192,7 +192,7 @@ class AWSXRayRecorder:
             var = self._fast_var
             stack = var.get()
             if stack:
-                entity = stack[-1]
+                entity = stack[0]
                 kind = type(entity)
                 segment = entity.parent_segment if (kind is Subsegment or kind is DummySubsegment) else entity
                 if type(segment) in _PLAIN_SEGMENTS:
@@ -242,7 +242,7 @@ class AWSXRayRecorder:
             var = self._fast_var
             stack = var.get()
             if stack:
-                parent = stack[-1]
+                parent = stack[0]
                 kind = type(parent)
                 if kind is Subsegment or kind is DummySubsegment:
                     segment = parent.parent_segment
@@ -279,7 +279,7 @@ class AWSXRayRecorder:
                         children.append(sub)
                     segment._open += 1
                     segment._total += 1
-                    var.set(stack + (sub,))
+                    var.set((sub, stack))
                     return sub
         return self._begin_subsegment_helper(name, namespace)
 
@@ -298,12 +298,12 @@ class AWSXRayRecorder:
             var = self._fast_var
             stack = var.get()
             if stack:
-                sub = stack[-1]
+                sub = stack[0]
                 kind = type(sub)
                 if (kind is Subsegment or kind is DummySubsegment) and sub.in_progress:
                     sub.end_time = end_time or _now()
                     sub.in_progress = False
-                    var.set(stack[:-1])
+                    var.set(stack[1])
                     segment = sub.parent_segment
                     segment._open -= 1
                     if not segment.in_progress:
@@ -392,7 +392,7 @@ class AWSXRayRecorder:
                 var = recorder._fast_var
                 stack = var.get()
                 if stack:
-                    parent = stack[-1]
+                    parent = stack[0]
                     kind = type(parent)
                     # Most likely first: unsampled at the top of a request, then sampled.
                     if kind is DummySegment or kind is Segment:
@@ -438,16 +438,16 @@ class AWSXRayRecorder:
                             children.append(sub)
                         segment._open += 1
                         segment._total += 1
-                        var.set(stack + (sub,))
+                        var.set((sub, stack))
                         if seg_kind is DummySegment:
                             try:
                                 return wrapped(*args, **kwargs)
                             finally:
                                 current = var.get()
-                                if current and current[-1] is sub and sub.in_progress:
+                                if current and current[0] is sub and sub.in_progress:
                                     sub.end_time = now()
                                     sub.in_progress = False
-                                    var.set(current[:-1])
+                                    var.set(current[1])
                                     segment._open -= 1
                                     if not segment.in_progress and segment.ready_to_send():
                                         recorder._send_segment(segment)
@@ -461,10 +461,10 @@ class AWSXRayRecorder:
                                                                            handler_is_caller=True), None)
                             raise
                         current = var.get()
-                        if current and current[-1] is sub and sub.in_progress:
+                        if current and current[0] is sub and sub.in_progress:
                             sub.end_time = now()
                             sub.in_progress = False
-                            var.set(current[:-1])
+                            var.set(current[1])
                             segment._open -= 1
                             if not segment.in_progress:
                                 if segment.ready_to_send():
