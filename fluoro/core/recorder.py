@@ -203,7 +203,11 @@ class AWSXRayRecorder:
                     segment.in_progress = False
                     if segment._open <= 0:
                         if segment.sampled:
-                            self._emit(segment)
+                            try:  # self._emit(segment) without its frame
+                                self._emitter.send_entity(segment)
+                            except Exception:
+                                log.warning("Emitter %r failed to send %s.", type(self._emitter).__name__,
+                                            segment.name, exc_info=True)
                         var.set(_EMPTY)
                     return
         if not _sdk_enabled():

@@ -318,12 +318,14 @@ class Entity:
                 d["cause"] = cause
 
     def _fill_children(self, d: dict) -> None:
-        children = self._subsegments
-        if children:
-            # Unsampled children (begin_subsegment_without_sampling) are never sent.
-            docs = [s.to_dict() for s in children if s.sampled]
-            if docs:
-                d["subsegments"] = docs
+        # Unsampled children (begin_subsegment_without_sampling) are never sent. A loop, not
+        # a list comprehension: no extra frame for the usual one or two children.
+        docs = []
+        for child in self._subsegments:
+            if child.sampled:
+                docs.append(child.to_dict())
+        if docs:
+            d["subsegments"] = docs
 
     def _identity(self) -> dict:
         """The fields every document starts with."""
