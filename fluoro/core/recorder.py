@@ -250,11 +250,13 @@ class AWSXRayRecorder:
                 kind = type(parent)
                 if kind is Subsegment or kind is DummySubsegment:
                     segment = parent.parent_segment
+                    plain = type(segment) in _PLAIN_SEGMENTS
                 elif kind is Segment or kind is DummySegment:
                     segment = parent
+                    plain = True
                 else:
                     return self._begin_subsegment_helper(name, namespace)
-                if type(segment) in _PLAIN_SEGMENTS:
+                if plain:
                     if parent.sampled:
                         # Subsegment(name, namespace, segment) without the class call and __init__ frame.
                         sub = _new(Subsegment)
@@ -262,8 +264,7 @@ class AWSXRayRecorder:
                             sub.id = _take_id()
                         except IndexError:
                             sub.id = _refill_ids()
-                        clean = _name_cache.get(name)
-                        sub.name = clean if clean is not None else sanitize_name(name)
+                        sub.name = _name_cache.get(name) or sanitize_name(name)
                         sub.start_time = _now()
                         sub.parent_segment = segment
                         sub.trace_id = segment.trace_id
