@@ -15,7 +15,24 @@ _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
 
 
-class SDKConfig:
+#: ``[SDKConfig._enabled]``, kept in step by the metaclass: the recorder's hot path reads
+#: this list item, because CPython 3.11 does not specialise attribute reads on a class.
+ENABLED: list = [None]
+
+
+class _SwitchType(type):
+    def __setattr__(cls, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        if name == "_enabled":
+            ENABLED[0] = value
+
+    def __delattr__(cls, name: str) -> None:
+        super().__delattr__(name)
+        if name == "_enabled":
+            ENABLED[0] = getattr(cls, "_enabled", None)
+
+
+class SDKConfig(metaclass=_SwitchType):
     XRAY_ENABLED_KEY = "AWS_XRAY_SDK_ENABLED"
     DISABLED_ENTITY_NAME = "dummy"
 

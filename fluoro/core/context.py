@@ -4,6 +4,9 @@ A ``ContextVar`` holding an immutable stack gives thread isolation (a new thread
 empty, like upstream's ``threading.local``) and, for free, correct parenting across
 ``asyncio`` tasks, ``asyncio.to_thread`` and anything run under ``copy_context()``:
 every task pushes onto its own copy of the stack.
+
+The stack is a chain of pairs ``(top, rest)`` ending in ``()``: a push allocates one
+pair and a pop allocates nothing, where a flat tuple would be copied on both.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class Context:
     # -- segments --------------------------------------------------------------------
     def put_segment(self, segment) -> None:  # type: ignore[no-untyped-def]
         """Make ``segment`` the only entity of this thread/task (replacing what was there)."""
-        self._entities.set((segment,))
+        self._entities.set((segment, _EMPTY))
 
     def end_segment(self, end_time: float | None = None) -> None:
         entity = self.get_trace_entity()
@@ -64,16 +67,16 @@ class Context:
             if not entity:
                 log.warning("Active segment or subsegment not found. Discarded %s.", subsegment.name)
                 return
-            stack = (entity,)
-        stack[-1].add_subsegment(subsegment)
-        self._entities.set(stack + (subsegment,))
+            stack = (entity, _EMPTY)
+        stack[0].add_subsegment(subsegment)
+        self._entities.set((subsegment, stack))
 
     def end_subsegment(self, end_time: float | None = None) -> bool:
         stack = self._entities.get()
-        entity = stack[-1] if stack else self.get_trace_entity()
+        entity = stack[0] if stack else self.get_trace_entity()
         if isinstance(entity, Subsegment):
             entity.close(end_time)
-            self._entities.set(stack[:-1])
+            self._entities.set(stack[1] if stack else _EMPTY)
             return True
         if isinstance(entity, DummySegment):
             return False
@@ -84,14 +87,14 @@ class Context:
     def get_trace_entity(self):  # type: ignore[no-untyped-def]
         stack = self._entities.get()
         if stack:
-            return stack[-1]
+            return stack[0]
         if not global_sdk_config.sdk_enabled():
             return DummySegment()
         return self.handle_context_missing()
 
     def set_trace_entity(self, trace_entity) -> None:  # type: ignore[no-untyped-def]
         """Adopt an entity from another thread or task as this one's current entity."""
-        self._entities.set((trace_entity,))
+        self._entities.set((trace_entity, _EMPTY))
 
     def clear_trace_entities(self) -> None:
         self._entities.set(_EMPTY)

@@ -62,17 +62,17 @@ class LambdaContext(Context):
                 log.warning("Subsegment %s discarded due to Lambda worker still initializing", subsegment.name)
             return
         current.add_subsegment(subsegment)
-        self._entities.set(self._entities.get() + (subsegment,))
+        self._entities.set((subsegment, self._entities.get()))  # see context.py: (top, rest)
 
     def get_trace_entity(self):  # type: ignore[no-untyped-def]
         self._refresh_context()
         stack = self._entities.get()
         if stack:
-            return stack[-1]
+            return stack[0]
         return self._segment.get()
 
     def set_trace_entity(self, trace_entity) -> None:  # type: ignore[no-untyped-def]
-        self._entities.set((trace_entity,))
+        self._entities.set((trace_entity, ()))
         root = trace_entity.parent_segment if isinstance(trace_entity, Subsegment) else trace_entity
         self._segment.set(root)
 

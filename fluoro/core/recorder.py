@@ -14,6 +14,7 @@ import sys
 import time
 
 from .. import global_sdk_config
+from ..sdk_config import ENABLED as _ENABLED
 from ..version import VERSION
 from .async_context import AsyncContext
 from .context import Context
@@ -21,13 +22,14 @@ from .daemon_config import DaemonConfig
 from .emitters.udp_emitter import UDPEmitter
 from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundException
 from .lambda_launcher import check_in_lambda
+from .models import dummy_entities as _dummy_entities
 from .models.default_dynamic_naming import DefaultDynamicNaming
 from .models.dummy_entities import NOOP_ENTITY_ID, DummySegment, DummySubsegment
 from .models.entity import _copy_tree as _copy_meta
-from .models.entity import sanitize_name
+from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import new_entity_id
+from .models.traceid import _refill_ids, _take_id, new_entity_id
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -47,7 +49,6 @@ SERVICE_INFO = {
 }
 
 _sdk_enabled = global_sdk_config.sdk_enabled
-_sdk_config = type(global_sdk_config)
 
 
 
@@ -55,6 +56,9 @@ _sdk_config = type(global_sdk_config)
 # Contexts whose storage the recorder may read directly (exact types, not subclasses).
 _FAST_CONTEXTS = (Context, AsyncContext)
 _PLAIN_SEGMENTS = (Segment, DummySegment)
+_new = object.__new__
+_EMPTY: tuple = ()
+_now = time.time
 
 
 class AWSXRayRecorder:
@@ -154,7 +158,7 @@ class AWSXRayRecorder:
 
     def begin_segment(self, name=None, traceid=None, parent_id=None, sampling=None):  # type: ignore[no-untyped-def]
         """Begin a segment and make it current; unsampled requests get a :class:`DummySegment`."""
-        if not (_sdk_config._enabled or _sdk_enabled()):
+        if not (_ENABLED[0] or _sdk_enabled()):
             return DummySegment(global_sdk_config.DISABLED_ENTITY_NAME)
         seg_name = name or self._service
         if not seg_name:
@@ -175,22 +179,36 @@ class AWSXRayRecorder:
         if not decision:
             segment = DummySegment(seg_name, traceid=traceid)
         else:
-            segment = Segment(name=seg_name, traceid=traceid, parent_id=parent_id)
+            segment = Segment(seg_name, None, traceid, parent_id)
             self._populate_runtime_context(segment, decision)
-        self._context.put_segment(segment)
+        if self._context is self._fast_context:
+            self._fast_var.set((segment, _EMPTY))  # Context.put_segment
+        else:
+            self._context.put_segment(segment)
         return segment
 
     def end_segment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
-        if self._context is self._fast_context and _sdk_config._enabled:
-            stack = self._fast_var.get()
+        if self._context is self._fast_context and _ENABLED[0]:
+            var = self._fast_var
+            stack = var.get()
             if stack:
-                entity = stack[-1]
+                entity = stack[0]
                 kind = type(entity)
                 segment = entity.parent_segment if (kind is Subsegment or kind is DummySubsegment) else entity
                 if type(segment) in _PLAIN_SEGMENTS:
-                    segment.close(end_time)
-                    if segment.ready_to_send():
-                        self._send_segment(segment)
+                    # segment.close(), ready_to_send() and _send_segment() without their frames.
+                    if not segment.in_progress:
+                        segment._check_ended()
+                    segment.end_time = end_time or _now()
+                    segment.in_progress = False
+                    if segment._open <= 0:
+                        if segment.sampled:
+                            try:  # self._emit(segment) without its frame
+                                self._emitter.send_entity(segment)
+                            except Exception:
+                                log.warning("Emitter %r failed to send %s.", type(self._emitter).__name__,
+                                            segment.name, exc_info=True)
+                        var.set(_EMPTY)
                     return
         if not _sdk_enabled():
             return
@@ -223,22 +241,37 @@ class AWSXRayRecorder:
 
     def begin_subsegment(self, name, namespace="local"):  # type: ignore[no-untyped-def]
         """Begin a subsegment under the current entity; None (with a warning) if there is none."""
-        if self._context is self._fast_context and _sdk_config._enabled:
+        if self._context is self._fast_context and _ENABLED[0]:
             # Fast path for the built-in contexts and entity types; same effect as the general one.
             var = self._fast_var
             stack = var.get()
             if stack:
-                parent = stack[-1]
+                parent = stack[0]
                 kind = type(parent)
                 if kind is Subsegment or kind is DummySubsegment:
                     segment = parent.parent_segment
+                    plain = type(segment) in _PLAIN_SEGMENTS
                 elif kind is Segment or kind is DummySegment:
                     segment = parent
+                    plain = True
                 else:
                     return self._begin_subsegment_helper(name, namespace)
-                if type(segment) in _PLAIN_SEGMENTS:
+                if plain:
                     if parent.sampled:
-                        sub = Subsegment(name, namespace, segment)
+                        # Subsegment(name, namespace, segment) without the class call and __init__ frame.
+                        sub = _new(Subsegment)
+                        try:
+                            sub.id = _take_id()
+                        except IndexError:
+                            sub.id = _refill_ids()
+                        sub.name = _name_cache.get(name) or sanitize_name(name)
+                        sub.start_time = _now()
+                        sub.parent_segment = segment
+                        sub.trace_id = segment.trace_id
+                        sub.namespace = namespace
+                        sub.in_progress = True
+                        sub.sampled = True
+                        sub._subsegments = None
                     else:
                         sub = DummySubsegment(segment, name)
                     if not parent.in_progress:
@@ -251,7 +284,7 @@ class AWSXRayRecorder:
                         children.append(sub)
                     segment._open += 1
                     segment._total += 1
-                    var.set(stack + (sub,))
+                    var.set((sub, stack))
                     return sub
         return self._begin_subsegment_helper(name, namespace)
 
@@ -266,16 +299,16 @@ class AWSXRayRecorder:
         return entity if isinstance(entity, Subsegment) else None
 
     def end_subsegment(self, end_time=None) -> None:  # type: ignore[no-untyped-def]
-        if self._context is self._fast_context and _sdk_config._enabled:
+        if self._context is self._fast_context and _ENABLED[0]:
             var = self._fast_var
             stack = var.get()
             if stack:
-                sub = stack[-1]
+                sub = stack[0]
                 kind = type(sub)
                 if (kind is Subsegment or kind is DummySubsegment) and sub.in_progress:
-                    sub.end_time = end_time or time.time()
+                    sub.end_time = end_time or _now()
                     sub.in_progress = False
-                    var.set(stack[:-1])
+                    var.set(stack[1])
                     segment = sub.parent_segment
                     segment._open -= 1
                     if not segment.in_progress:
@@ -340,11 +373,13 @@ class AWSXRayRecorder:
     def _capture_wrapper(self, wrapped, name, namespace):  # type: ignore[no-untyped-def]
         """The ``@capture`` wrapper of a plain function.
 
-        Calls under an unsampled segment take an inlined path: it does what
-        ``record_subsegment`` does for a dummy subsegment (which records nothing, not
-        even exceptions) without the four nested calls, so tracing costs close to
-        nothing where nothing is sampled.  Everything else goes through
-        ``record_subsegment``.
+        With the built-in contexts and entity types, a call does what
+        ``record_subsegment`` would (begin, call, end) inline, with one context lookup
+        before the call and one after, and no nested method calls; under an unsampled
+        segment the dummy subsegment it pushes records nothing, not even exceptions.
+        Everything else (custom contexts or entities, a subclass overriding
+        ``record_subsegment``, a function that changed the context itself) goes through
+        the general methods.
         """
         recorder = self
         record = self.record_subsegment
@@ -352,28 +387,55 @@ class AWSXRayRecorder:
         # Subclasses that override how a call is recorded keep their override.
         direct = type(self).record_subsegment is AWSXRayRecorder.record_subsegment
         clean_name = sanitize_name(name)
-        config = _sdk_config
-        new = object.__new__
-        now = time.time
+        enabled = _ENABLED
+        new = _new
+        now = _now
+        take_id = _take_id
 
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if recorder._context is recorder._fast_context and config._enabled:
+            if recorder._context is recorder._fast_context and enabled[0]:
                 var = recorder._fast_var
                 stack = var.get()
                 if stack:
-                    parent = stack[-1]
+                    parent = stack[0]
                     kind = type(parent)
-                    segment = parent if kind is DummySegment else getattr(parent, "parent_segment", None)
-                    if type(segment) is DummySegment and parent.in_progress:
+                    # Most likely first: unsampled at the top of a request, then sampled.
+                    if kind is DummySegment or kind is Segment:
+                        segment = parent
+                    elif kind is Subsegment or kind is DummySubsegment:
+                        segment = parent.parent_segment
+                    else:
+                        segment = None
+                    seg_kind = type(segment)
+                    if seg_kind is DummySegment and parent.in_progress:
                         sub = new(DummySubsegment)
                         sub.id = NOOP_ENTITY_ID if segment._noop_ids else new_entity_id()
+                        sub.namespace = "dummy"
+                        sub.sampled = False
+                    elif seg_kind is Segment and direct and parent.in_progress:
+                        if parent.sampled:
+                            sub = new(Subsegment)
+                            try:
+                                sub.id = take_id()
+                            except IndexError:
+                                sub.id = _refill_ids()
+                            sub.namespace = namespace
+                            sub.sampled = True
+                        else:  # under begin_subsegment_without_sampling
+                            sub = new(DummySubsegment)
+                            sub.id = NOOP_ENTITY_ID if _dummy_entities._NOOP else new_entity_id()
+                            sub.namespace = "dummy"
+                            sub.sampled = False
+                    else:
+                        sub = None
+                    if sub is not None:
                         sub.name = clean_name
                         sub.start_time = now()
                         sub.parent_id = parent.id
                         sub.parent_segment = segment
                         sub.trace_id = segment.trace_id
-                        sub.namespace = "dummy"
                         sub.in_progress = True
+                        sub._subsegments = None
                         children = parent._subsegments
                         if children is None:
                             parent._subsegments = [sub]
@@ -381,23 +443,50 @@ class AWSXRayRecorder:
                             children.append(sub)
                         segment._open += 1
                         segment._total += 1
-                        var.set(stack + (sub,))
+                        var.set((sub, stack))
+                        if seg_kind is DummySegment:
+                            try:
+                                return wrapped(*args, **kwargs)
+                            finally:
+                                current = var.get()
+                                if current and current[0] is sub and sub.in_progress:
+                                    sub.end_time = now()
+                                    sub.in_progress = False
+                                    var.set(current[1])
+                                    segment._open -= 1
+                                    if not segment.in_progress and segment.ready_to_send():
+                                        recorder._send_segment(segment)
+                                else:  # the function changed the context itself: the general path decides
+                                    recorder.end_subsegment()
                         try:
-                            return wrapped(*args, **kwargs)
-                        finally:
-                            current = var.get()
-                            if current and current[-1] is sub and sub.in_progress:
-                                sub.end_time = now()
-                                sub.in_progress = False
-                                var.set(current[:-1])
-                                segment._open -= 1
-                                if not segment.in_progress and segment.ready_to_send():
+                            value = wrapped(*args, **kwargs)
+                        except Exception as exception:
+                            recorder._finish_recorded(sub, wrapped, None, args, kwargs, None, exception,
+                                                      stacktrace.stack_for(recorder._max_trace_back,
+                                                                           handler_is_caller=True), None)
+                            raise
+                        current = var.get()
+                        if current and current[0] is sub and sub.in_progress:
+                            sub.end_time = now()
+                            sub.in_progress = False
+                            var.set(current[1])
+                            segment._open -= 1
+                            if not segment.in_progress:
+                                if segment.ready_to_send():
                                     recorder._send_segment(segment)
-                            else:  # the function changed the context itself: the general path decides
-                                recorder.end_subsegment()
+                            elif segment.sampled:
+                                streaming = recorder._streaming
+                                if type(streaming) is DefaultStreaming:
+                                    if segment._total > streaming._threshold:
+                                        streaming.stream(segment, recorder._stream_subsegment_out)
+                                elif streaming.is_eligible(segment):
+                                    streaming.stream(segment, recorder._stream_subsegment_out)
+                        else:
+                            recorder.end_subsegment()
+                        return value
             if not direct:
                 return record(wrapped, None, args, kwargs, name, namespace, None)
-            # record_subsegment without its own frame (the common, sampled case).
+            # record_subsegment without its own frame.
             sub = begin(name, namespace)
             try:
                 value = wrapped(*args, **kwargs)

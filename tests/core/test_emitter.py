@@ -206,3 +206,47 @@ def test_failure_warns_again_after_a_recovery(recorder, daemon, monkeypatch, cap
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert [_decode(d)["name"] for d in daemon.wait_quiet()] == ["ok"]
+
+
+def _entity(name: str):  # type: ignore[no-untyped-def]
+    from fluoro.core.models.segment import Segment
+
+    segment = Segment(name)
+    segment.close()
+    return segment
+
+
+def test_daemon_back_on_its_port_gets_the_next_document_without_a_warning(caplog) -> None:  # type: ignore[no-untyped-def]
+    """The socket is connected: the "port unreachable" of a datagram sent while the daemon
+    was down surfaces on the next send, which must still go out (and not be logged)."""
+    gone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    gone.bind(("127.0.0.1", 0))
+    port = gone.getsockname()[1]
+    gone.close()
+    emitter = UDPEmitter("127.0.0.1:%d" % port)
+    with caplog.at_level(logging.DEBUG, logger="fluoro.core.emitters.udp_emitter"):
+        emitter.send_entity(_entity("while-down"))  # answered by ICMP port unreachable
+        back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        back.bind(("127.0.0.1", port))
+        back.settimeout(2)
+        try:
+            emitter.send_entity(_entity("after-restart"))
+            assert _decode(back.recv(70000))["name"] == "after-restart"
+        finally:
+            back.close()
+    assert not [r for r in caplog.records if r.name == "fluoro.core.emitters.udp_emitter"]
+
+
+def test_new_daemon_address_reconnects(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("AWS_XRAY_DAEMON_ADDRESS", raising=False)
+    first, second = Daemon(), Daemon()
+    try:
+        emitter = UDPEmitter("127.0.0.1:%d" % first.port)
+        emitter.send_entity(_entity("one"))
+        emitter.set_daemon_address("127.0.0.1:%d" % second.port)
+        emitter.send_entity(_entity("two"))
+        assert [_decode(d)["name"] for d in first.wait_quiet()] == ["one"]
+        assert [_decode(d)["name"] for d in second.wait_quiet()] == ["two"]
+    finally:
+        first.close()
+        second.close()

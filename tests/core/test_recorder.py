@@ -248,3 +248,33 @@ def test_capture_under_an_unsampled_segment_behaves_like_the_general_path(monkey
     recorder.end_segment()
     assert recorder.get_trace_entity() is None
     assert emitter.documents == []  # nothing unsampled is ever sent
+
+
+def test_disabling_mid_segment_stops_recording_on_the_fast_paths(recorder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The hot paths read a mirror of the enabled switch; switching off with an open segment
+    must reach them (begin/end, ``@capture``) just as it reaches the general path."""
+    monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
+    monkeypatch.setattr(type(global_sdk_config), "_enabled", True)
+    from fluoro.sdk_config import ENABLED
+
+    assert ENABLED[0] is True  # the fast paths are on
+
+    @recorder.capture("captured")
+    def captured() -> object:
+        return recorder.current_subsegment()
+
+    segment = recorder.begin_segment("seg")
+    global_sdk_config.set_sdk_enabled(False)
+    try:
+        sub = recorder.begin_subsegment("while-off")
+        assert isinstance(sub, DummySubsegment) and sub.parent_segment is not segment
+        recorder.end_subsegment()
+        assert isinstance(captured(), DummySubsegment)
+        assert ENABLED[0] is False
+    finally:
+        global_sdk_config.set_sdk_enabled(True)
+    recorder.begin_subsegment("back-on")
+    recorder.end_subsegment()
+    recorder.end_segment()
+    (doc,) = [d for d in recorder.emitter.documents]
+    assert [s["name"] for s in doc.get("subsegments", [])] == ["back-on"]

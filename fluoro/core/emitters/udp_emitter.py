@@ -6,6 +6,7 @@ import logging
 import socket
 
 from ..daemon_config import DaemonConfig
+from ..utils import jsonenc
 from ..utils.jsonenc import dumps_bytes
 from .packing import MAX_DOCUMENT_BYTES, split_document
 
@@ -15,11 +16,25 @@ PROTOCOL_HEADER = '{"format":"json","version":1}'
 PROTOCOL_DELIMITER = "\n"
 DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
 _PREFIX = (PROTOCOL_HEADER + PROTOCOL_DELIMITER).encode()
+_encode = None  # the document encoder, loaded on the first send (keeps the import cheap)
+
+
+def _load_encoder():  # type: ignore[no-untyped-def]
+    global _encode
+    _encode = jsonenc._encoder or jsonenc._load_encoder()
+    return _encode
 
 
 class UDPEmitter:
     """Non-blocking UDP sender. A send failure is logged once (then at debug level until
-    a send succeeds again) and never raised into the application."""
+    a send succeeds again) and never raised into the application.
+
+    The socket is connected to the daemon's address on first send: the kernel then skips
+    the per-datagram address handling and route lookup of ``sendto``, and Python skips
+    parsing the address tuple. A connected UDP socket reports an earlier datagram's ICMP
+    "port unreachable" on a later send (the daemon was down); that send is retried once
+    so it does not lose its own datagram to an older failure.
+    """
 
     def __init__(self, daemon_address: str = DEFAULT_DAEMON_ADDRESS) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -30,7 +45,10 @@ class UDPEmitter:
     def send_entity(self, entity) -> None:  # type: ignore[no-untyped-def]
         try:
             doc = entity.to_dict()
-            body = dumps_bytes(doc)
+            try:
+                body = (_encode or _load_encoder())(doc)
+            except Exception:
+                body = dumps_bytes(doc)  # the tolerant path (values msgspec refuses)
             if len(body) <= MAX_DOCUMENT_BYTES:
                 self._send_data(_PREFIX + body)
             else:
@@ -45,7 +63,7 @@ class UDPEmitter:
         if address:
             config = DaemonConfig(address)
             self._ip, self._port = config.udp_ip, config.udp_port
-            self._target = None
+            self._target = self._send = None
 
     @property
     def ip(self) -> str:
@@ -56,17 +74,26 @@ class UDPEmitter:
         return self._port
 
     def _send_data(self, data: bytes) -> None:
-        target = self._target
-        if target is None:
-            # Resolve a host name once, not per datagram.
-            target = self._target = (socket.gethostbyname(self._ip), int(self._port))
-        self._socket.sendto(data, target)
+        send = self._send
+        if send is None:
+            send = self._connect()
+        try:
+            send(data)
+        except ConnectionRefusedError:
+            send(data)
+
+    def _connect(self):  # type: ignore[no-untyped-def]
+        """Resolve the daemon's host name once (not per datagram) and connect the socket to it."""
+        target = self._target = (socket.gethostbyname(self._ip), int(self._port))
+        self._socket.connect(target)
+        self._send = send = self._socket.send
+        return send
 
     def _report_failure(self) -> None:
         if self._failing:
             log.debug("Failed to send entity to Daemon.", exc_info=True)
         else:
             self._failing = True
-            self._target = None
+            self._target = self._send = None
             log.warning("Failed to send entity to Daemon at %s:%s; further failures are logged at debug level.",
                         self._ip, self._port, exc_info=True)

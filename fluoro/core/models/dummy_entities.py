@@ -71,7 +71,6 @@ class DummySegment(_Unrecorded, Segment):
 class DummySubsegment(_Unrecorded, Subsegment):
     """A subsegment of an unsampled trace."""
 
-    sampled = False
     user = None
 
     def __init__(self, segment: Segment, name: str = "dummy") -> None:
@@ -85,6 +84,8 @@ class DummySubsegment(_Unrecorded, Subsegment):
         self.trace_id = segment.trace_id
         self.namespace = "dummy"
         self.in_progress = True
+        self.sampled = False
+        self._subsegments = None
 
     def set_sql(self, sql: dict) -> None:
         pass

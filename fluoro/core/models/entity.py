@@ -58,12 +58,12 @@ class Entity:
     wire document is built explicitly in :meth:`to_dict`.
     """
 
-    # Hot fields in slots; the rest are class defaults overridden per instance in __dict__.
+    # Fields read on every begin/end are slots, set by every constructor (including the
+    # recorder's inlined ones); the rest are class defaults overridden per instance in __dict__.
     __slots__ = ("id", "name", "start_time", "end_time", "parent_id", "trace_id", "in_progress",
-                 "__dict__", "__weakref__")
+                 "sampled", "_subsegments", "__dict__", "__weakref__")
 
-    sampled = True
-    _http = _annotations = _metadata = _aws = _cause = _subsegments = None
+    _http = _annotations = _metadata = _aws = _cause = None
     # Shared, read-only ``aws`` block (SDK and plugin data); copied on first access.
     _aws_template = None
     _origin_trace_header = None
@@ -75,6 +75,8 @@ class Entity:
         self.start_time = time.time()
         self.parent_id = None
         self.in_progress = True
+        self.sampled = True
+        self._subsegments = None
 
     # -- lazily created containers -------------------------------------------------
     @property
@@ -265,30 +267,40 @@ class Entity:
     def serialize(self) -> str:
         return jsonenc.dumps(self.to_dict())
 
-    def _fill_common(self, d: dict) -> None:
-        """Fields after the identity block, in a stable order."""
-        if self._http:
-            d["http"] = self._http
-        if self._annotations:
-            d["annotations"] = self._annotations
-        if self._metadata:
+    def _fill_common(self, d: dict, extra: dict, aws_template: dict | None = None) -> None:
+        """Fields after the identity block, in a stable order, up to (not including) the children.
+
+        ``extra`` is the instance ``__dict__``, where every field set after creation lives
+        (the class holds their ``None`` defaults): reading it directly is several times
+        cheaper than attribute lookups that fall through to the class.
+        """
+        get = extra.get
+        value = get("_http")
+        if value:
+            d["http"] = value
+        value = get("_annotations")
+        if value:
+            d["annotations"] = value
+        value = get("_metadata")
+        if value:
             # Converted value by value: one unconvertible value loses only itself.
             d["metadata"] = {
                 ns: {k: metadata_to_dict(v) for k, v in values.items()} if isinstance(values, dict)
                 else metadata_to_dict(values)
-                for ns, values in self._metadata.items()
+                for ns, values in value.items()
             }
-        aws = self._aws if self._aws is not None else self._aws_template
+        aws = get("_aws")
+        if aws is None:
+            aws = aws_template
         if aws:
             d["aws"] = aws
-        extra = self.__dict__
         if "error" in extra:
             d["error"] = extra["error"]
         if "fault" in extra:
             d["fault"] = extra["fault"]
         if "throttle" in extra:
             d["throttle"] = extra["throttle"]
-        cause = self._cause
+        cause = get("_cause")
         if cause:
             if isinstance(cause, dict):
                 out = {}
@@ -304,16 +316,24 @@ class Entity:
                 d["cause"] = out
             else:
                 d["cause"] = cause
-        if self._subsegments:
-            # Unsampled children (begin_subsegment_without_sampling) are never sent.
-            children = [s.to_dict() for s in self._subsegments if s.sampled]
-            if children:
-                d["subsegments"] = children
+
+    def _fill_children(self, d: dict) -> None:
+        # Unsampled children (begin_subsegment_without_sampling) are never sent. A loop, not
+        # a list comprehension: no extra frame for the usual one or two children.
+        docs = []
+        for child in self._subsegments:
+            if child.sampled:
+                docs.append(child.to_dict())
+        if docs:
+            d["subsegments"] = docs
 
     def _identity(self) -> dict:
         """The fields every document starts with."""
         d = {"id": self.id, "name": self.name, "start_time": self.start_time}
-        end = getattr(self, "end_time", None)
+        try:
+            end = self.end_time
+        except AttributeError:  # still open
+            end = None
         if end is not None:
             d["end_time"] = end
         d["in_progress"] = self.in_progress
@@ -323,7 +343,11 @@ class Entity:
         d = self._identity()
         if self.parent_id:
             d["parent_id"] = self.parent_id
-        self._fill_common(d)
+        extra = self.__dict__
+        if extra:
+            self._fill_common(d, extra)
+        if self._subsegments:
+            self._fill_children(d)
         return d
 
     def _check_ended(self) -> None:

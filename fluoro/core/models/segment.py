@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from random import getrandbits
 
 from ..exceptions.exceptions import SegmentNameMissingException
 from .entity import Entity, _name_cache, sanitize_name
-from .traceid import new_entity_id, new_trace_id
+from .traceid import _refill_ids, _take_id
 
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
@@ -65,27 +66,36 @@ class Segment(Entity):
     # Subsegments added and not yet closed (ready_to_send), and held in the tree (streaming).
     # Plain integer updates: under the GIL a single ``+=`` on a slot is not interrupted, and
     # the counters only decide when to send, so no lock is taken on the hot path.
-    __slots__ = ("_open", "_total")
+    __slots__ = ("_open", "_total", "service", "_aws_template")
 
     user = None
     origin = None
-    service = None
 
     def __init__(self, name: str, entityid: str | None = None, traceid: str | None = None,
                  parent_id: str | None = None, sampled: bool = True) -> None:
         if not name:
             raise SegmentNameMissingException("Segment name is required.")
-        self.id = entityid or new_entity_id()
+        if entityid:
+            self.id = entityid
+        else:
+            try:
+                self.id = _take_id()
+            except IndexError:
+                self.id = _refill_ids()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
-        self.start_time = time.time()
+        self.start_time = now = time.time()
         self._open = 0
         self._total = 0
-        self.trace_id = traceid or new_trace_id()
+        # The trace id's epoch is the segment's start (one clock read, not two).
+        self.trace_id = traceid or "1-%08x-%024x" % (int(now), getrandbits(96))
         self.parent_id = parent_id
         self.in_progress = True
-        if not sampled:
-            self.sampled = sampled
+        self.sampled = sampled if not sampled else True
+        self._subsegments = None
+        self.service = None
+        # Shared, read-only ``aws`` block (SDK and plugin data); copied on first access.
+        self._aws_template = None
 
     @property
     def ref_counter(self) -> _CounterView:
@@ -136,15 +146,39 @@ class Segment(Entity):
         xray["sampling_rule_name"] = rule_name
 
     def to_dict(self) -> dict:
-        d = self._identity()
-        d["trace_id"] = self.trace_id
-        if self.parent_id:
-            d["parent_id"] = self.parent_id
-        if self.origin:
-            d["origin"] = self.origin
-        if self.user:
-            d["user"] = self.user
-        if self.service:
-            d["service"] = self.service
-        self._fill_common(d)
+        try:
+            end = self.end_time
+        except AttributeError:  # still open
+            end = None
+        parent_id = self.parent_id
+        if end is not None and not parent_id:  # the usual case, built in one step
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time, "end_time": end,
+                 "in_progress": self.in_progress, "trace_id": self.trace_id}
+        else:
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time}
+            if end is not None:
+                d["end_time"] = end
+            d["in_progress"] = self.in_progress
+            d["trace_id"] = self.trace_id
+            if parent_id:
+                d["parent_id"] = parent_id
+        extra = self.__dict__  # see Entity._fill_common
+        if extra:
+            get = extra.get
+            value = get("origin")
+            if value:
+                d["origin"] = value
+            value = get("user")
+            if value:
+                d["user"] = value
+            if self.service:
+                d["service"] = self.service
+            self._fill_common(d, extra, self._aws_template)
+        else:
+            if self.service:
+                d["service"] = self.service
+            if self._aws_template:
+                d["aws"] = self._aws_template
+        if self._subsegments:
+            self._fill_children(d)
         return d

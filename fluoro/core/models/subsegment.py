@@ -8,7 +8,7 @@ import time
 from ..exceptions.exceptions import SegmentNotFoundException
 from .entity import Entity, _name_cache, sanitize_name
 from .segment import record_exit_exception
-from .traceid import new_entity_id
+from .traceid import _refill_ids, _take_id
 
 SUBSEGMENT_RECORDING_ATTRIBUTE = "_self___SUBSEGMENT_RECORDING_ATTRIBUTE__"
 
@@ -95,7 +95,10 @@ class Subsegment(Entity):
     def __init__(self, name: str, namespace: str, segment: Entity) -> None:
         if not segment:
             raise SegmentNotFoundException("A parent segment is required for creating subsegments.")
-        self.id = new_entity_id()
+        try:
+            self.id = _take_id()
+        except IndexError:
+            self.id = _refill_ids()
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
@@ -104,6 +107,8 @@ class Subsegment(Entity):
         self.trace_id = segment.trace_id
         self.namespace = namespace
         self.in_progress = True
+        self.sampled = True
+        self._subsegments = None
 
     @property
     def sql(self) -> dict:
@@ -136,13 +141,31 @@ class Subsegment(Entity):
         self._sql = sql
 
     def to_dict(self) -> dict:
-        d = self._identity()
-        d["trace_id"] = self.trace_id
-        if self.parent_id:
-            d["parent_id"] = self.parent_id
-        d["type"] = self.type
-        d["namespace"] = self.namespace
-        if self._sql:
-            d["sql"] = self._sql
-        self._fill_common(d)
+        try:
+            end = self.end_time
+        except AttributeError:  # still open
+            end = None
+        parent_id = self.parent_id
+        if end is not None and parent_id:  # the usual case, built in one step
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time, "end_time": end,
+                 "in_progress": self.in_progress, "trace_id": self.trace_id, "parent_id": parent_id,
+                 "type": self.type, "namespace": self.namespace}
+        else:
+            d = {"id": self.id, "name": self.name, "start_time": self.start_time}
+            if end is not None:
+                d["end_time"] = end
+            d["in_progress"] = self.in_progress
+            d["trace_id"] = self.trace_id
+            if parent_id:
+                d["parent_id"] = parent_id
+            d["type"] = self.type
+            d["namespace"] = self.namespace
+        extra = self.__dict__  # see Entity._fill_common
+        if extra:
+            sql = extra.get("_sql")
+            if sql:
+                d["sql"] = sql
+            self._fill_common(d, extra)
+        if self._subsegments:
+            self._fill_children(d)
         return d

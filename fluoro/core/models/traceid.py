@@ -1,18 +1,40 @@
 """X-Ray trace ids (``1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>``) and entity ids.
 
-Ids come from ``random.getrandbits``, which Python reseeds in a forked child, so
-parent and child processes never share ids; it is several times cheaper than
-``os.urandom`` on the per-subsegment path.
+Entity ids come from a pool filled 256 at a time from ``os.urandom`` (one system call,
+one hex conversion and C-level slicing per refill), so taking one is a ``list.pop``: several times
+cheaper than formatting a fresh random number per subsegment. A forked child empties
+its inherited pool, so parent and child never hand out the same ids. Hot paths inline
+``try: _take_id() except IndexError: _refill_ids()`` to skip a function call.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from random import getrandbits
 
+_POOL_SIZE = 256
+_id_pool: list[str] = []
+_take_id = _id_pool.pop
+_ID_SLICES = [slice(i, i + 16) for i in range(0, 16 * _POOL_SIZE, 16)]
+
+
+def _refill_ids() -> str:
+    """Fill the pool with fresh ids and return one of them."""
+    _id_pool.extend(map(os.urandom(8 * _POOL_SIZE).hex().__getitem__, _ID_SLICES))
+    return _take_id()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_id_pool.clear)
+
 
 def new_entity_id() -> str:
-    return getrandbits(64).to_bytes(8, "big").hex()
+    """16 random hex digits."""
+    try:
+        return _take_id()
+    except IndexError:
+        return _refill_ids()
 
 
 def new_trace_id() -> str:
