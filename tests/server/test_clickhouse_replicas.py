@@ -47,6 +47,8 @@ def replicas() -> Iterator[list[ClickHouseSandbox]]:
     try:
         for node in nodes:
             node.start()
+        for node in nodes:  # a JVM on a busy machine can take a while to take sessions
+            assert wait_for(lambda node=node: _zookeeper_reachable(node), timeout=90), node.error_log()
         yield nodes
     finally:
         for node in nodes:
@@ -61,6 +63,13 @@ def servers(replicas: list[ClickHouseSandbox]) -> Iterator[list[FluoroServer]]:
     yield started
     for srv in started:
         srv.stop()
+
+
+def _zookeeper_reachable(node: ClickHouseSandbox) -> bool:
+    try:
+        return bool(_local(node, "SELECT count() FROM system.zookeeper WHERE path = '/'"))
+    except Exception:
+        return False
 
 
 def _local(node: ClickHouseSandbox, sql: str) -> list[Any]:
