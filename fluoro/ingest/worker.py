@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
@@ -34,7 +35,8 @@ def set_receive_buffer(sock: socket.socket) -> None:
     SO_RCVBUFFORCE may exceed net.core.rmem_max but needs CAP_NET_ADMIN;
     otherwise the kernel caps SO_RCVBUF at rmem_max.
     """
-    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    # Python's socket module has no SO_RCVBUFFORCE constant; Linux's value is 33.
+    force = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
     for option in (force, socket.SO_RCVBUF):
         if option is None:
             continue
