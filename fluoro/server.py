@@ -167,7 +167,8 @@ class FluoroServer:
                 _yield_to_receiver()
             self.pipeline.start()
             self.udp.start()
-            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval)
+            # Small batches: each is one long stretch of Python, and ingest threads wait for the GIL.
+            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval, batch_traces=250)
             self.rollup.start()
             ctx = ApiContext(
                 self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store(),

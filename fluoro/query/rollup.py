@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from typing import Protocol, Sequence
 
@@ -77,16 +78,22 @@ def trace_outputs(
 
 
 class GraphRollup:
-    def __init__(self, store: RollupStore, interval: float = 2.0, batch_traces: int = 2000) -> None:
+    def __init__(
+        self, store: RollupStore, interval: float = 2.0, batch_traces: int = 2000, max_busy: float = 0.25
+    ) -> None:
         self.store = store
         self.interval = interval
         self.batch_traces = batch_traces
+        # In the background, the share of wall time the rollup may keep busy.  It is Python
+        # holding the GIL: unchecked, a backlog starves the ingest threads of the same process
+        # and the UDP receiver's batches pile up (datagrams lost).  The map lags instead.
+        self.max_busy = max_busy
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one cycle at a time (background thread or run_once)
         self._thread: threading.Thread | None = None
         self.traces_rolled = 0
 
-    def run_once(self) -> int:
+    def run_once(self, paced: bool = False) -> int:
         """Roll up everything written so far; returns the number of traces recomputed.
 
         Traces come ordered by their latest write, so after each batch the
@@ -100,6 +107,7 @@ class GraphRollup:
             for start in range(0, len(changed), self.batch_traces):
                 if self._stop.is_set():
                     break
+                began = time.monotonic()
                 chunk = [tid for tid, _ in changed[start : start + self.batch_traces]]
                 by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
                 for stored in self.store.documents(chunk):
@@ -113,6 +121,8 @@ class GraphRollup:
                 cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
                 self.store.graph_replace(rows, cursor, facts)
                 done += len(chunk)
+                if paced and 0 < self.max_busy < 1:
+                    self._stop.wait((time.monotonic() - began) * (1 / self.max_busy - 1))
             self.traces_rolled += done
             return done
 
@@ -131,7 +141,7 @@ class GraphRollup:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.run_once()
+                self.run_once(paced=True)
             except Exception:  # the server outlives a failing cycle; the next one retries
                 log.exception("service-graph rollup failed")
 

@@ -139,15 +139,30 @@ class DuckDBStore:
                 if not self._dirty:
                     continue
                 self._dirty = False
-                try:
-                    # DuckDB refuses to checkpoint during another write transaction; the
-                    # rollup's are the long ones, so never overlap them.
-                    with self._graph_lock:
-                        cur.execute("CHECKPOINT")
-                except duckdb.Error:
-                    log.warning("background checkpoint failed; the next one retries", exc_info=True)
+                self._checkpoint(cur)
         finally:
             cur.close()
+
+    def _checkpoint(self, cur: duckdb.DuckDBPyConnection, attempts: int = 10) -> None:
+        """DuckDB refuses to checkpoint during another write transaction, so hold off the
+        segment writer and the rollup/summarizer meanwhile.  A failed checkpoint is not
+        harmless: the WAL grows until a commit checkpoints inline, stalling ingest for longer.
+        Other writers (configuration) are short: retry a few times."""
+        for attempt in range(attempts):
+            try:
+                with self._graph_lock, self._write_lock:
+                    cur.execute("CHECKPOINT")
+                return
+            except duckdb.TransactionException:
+                if attempt + 1 == attempts:
+                    log.warning("background checkpoint failed %d times; the next one retries", attempts)
+                    self._dirty = True
+                    return
+                time.sleep(0.02)
+            except duckdb.Error:
+                log.warning("background checkpoint failed; the next one retries", exc_info=True)
+                self._dirty = True
+                return
 
     def capabilities(self) -> Capabilities:
         return _CAPABILITIES
