@@ -137,6 +137,11 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     rows = _live_rows(conn, query, live_keys, narrow)
     rows += _table_rows(conn, query, [int(k) for k, _ in dirty], narrow)
     rows.sort(reverse=True, key=lambda r: (r[3], r[1], r[2], r[0]))
+    return _page(conn, query, rows, mark)
+
+
+def _page(conn: duckdb.DuckDBPyConnection, query: TraceQuery, rows: list[Row], mark: int | None) -> TracePage:
+    """The first ``limit`` of ``rows`` (best first) as a page; ``mark``: the table's watermark, if read."""
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     matched = query.range_type is not TimeRangeType.TRACE_ID
@@ -225,15 +230,7 @@ def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery, narrow: Narro
         params.extend(sql_params)
     where += narrow[0]
     params.extend(narrow[1])
-    rows = _live(conn, query, where, params, semi)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    matched = query.range_type is not TimeRangeType.TRACE_ID
-    hits = [
-        TraceHit(trace_table.trace_id(tt, hi, key), float(sort), float(sort) if matched else None)
-        for key, tt, hi, sort in rows
-    ]
-    return TracePage(hits, _processed(conn, query, hits, more, None), more)
+    return _page(conn, query, _live(conn, query, where, params, semi), None)
 
 
 def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[int], narrow: Narrowed) -> list[Row]:
