@@ -151,10 +151,7 @@ class Subsegment(Entity):
                  "in_progress": self.in_progress, "trace_id": self.trace_id, "parent_id": parent_id,
                  "type": self.type, "namespace": self.namespace}
         else:
-            d = {"id": self.id, "name": self.name, "start_time": self.start_time}
-            if end is not None:
-                d["end_time"] = end
-            d["in_progress"] = self.in_progress
+            d = self._identity()
             d["trace_id"] = self.trace_id
             if parent_id:
                 d["parent_id"] = parent_id

@@ -115,15 +115,22 @@ _leaf = st.one_of(
     st.builds(Annotation, st.sampled_from(["k", "n"]), st.sampled_from(["=", "!="]), st.booleans()),
     st.booleans().map(Const),
 )  # fmt: skip
-_nested = st.recursive(
-    _leaf,
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
-        st.lists(inner, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
-        inner.map(Not),
-    ),
-    max_leaves=6,
-)
+
+
+def boolean_trees(leaf: st.SearchStrategy[Node], max_leaves: int) -> st.SearchStrategy[Node]:
+    """``leaf`` expressions combined with AND, OR and NOT."""
+    return st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+            st.lists(inner, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
+            inner.map(Not),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+_nested = boolean_trees(_leaf, max_leaves=6)
 # Single keywords and top-level conjunctions are what the store narrows rows for: draw them often.
 expressions = st.one_of(
     _leaf,

@@ -30,7 +30,6 @@ from fluoro.query.filters.ast import (
     Edge,
     Flag,
     Node,
-    Not,
     Or,
     Present,
     RootCause,
@@ -46,6 +45,8 @@ from fluoro.store import open_store
 from fluoro.store.api import Capabilities, SegmentBatch, TimeRangeType, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.store import DuckDBStore
+
+from .test_filter_pushdown_property import boolean_trees
 
 BASE = 1_700_000_000
 NAMES = ["a", "b", "pay"]
@@ -156,15 +157,7 @@ _cause_leaf = st.one_of(
 
 
 def _tree(leaf: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    return st.recursive(
-        leaf,
-        lambda inner: st.one_of(
-            st.lists(inner, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
-            st.lists(inner, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
-            inner.map(Not),
-        ),
-        max_leaves=4,
-    )
+    return boolean_trees(leaf, max_leaves=4)
 
 
 _graph_leaf = st.one_of(
