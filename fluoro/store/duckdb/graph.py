@@ -18,14 +18,18 @@ import duckdb
 import pyarrow as pa
 
 from fluoro.store.api import FACT_OPAQUE, GraphRow, NodeFact, trace_key
+from fluoro.store.duckdb import trace_table
 
 _COUNTS = ("ok", "error", "throttle", "fault", "total", "response_time", "samples")
 _GRAPH_TRACES = pa.schema([
-    ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("trace_id", pa.string()), ("bucket", pa.int64()),
+    ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("hi", pa.uint32()), ("bucket", pa.int64()),
     ("key", pa.string()), ("ok", pa.int64()), ("error", pa.int64()), ("throttle", pa.int64()), ("fault", pa.int64()),
     ("total", pa.int64()), ("response_time", pa.float64()), ("samples", pa.int64()), ("first", pa.float64()),
     ("last", pa.float64()), ("hist_ms", pa.list_(pa.int32())), ("hist_n", pa.list_(pa.int64())),
 ])  # fmt: skip
+# What ``graph_traces`` keeps of a contribution: all a later subtraction reads.  ``first`` and
+# ``last`` only ever widen ``graph_minutes`` (a subtraction does not narrow them back).
+_STORED = ", ".join(f.name for f in _GRAPH_TRACES if f.name not in ("first", "last"))
 _TRACE_NODES = pa.schema([
     ("trace_key", pa.int64()), ("trace_time", pa.int64()), ("kind", pa.int8()), ("name", pa.string()),
     ("type", pa.string()), ("account", pa.string()), ("dst_name", pa.string()), ("dst_type", pa.string()),
@@ -47,20 +51,21 @@ def cursor(conn: duckdb.DuckDBPyConnection) -> int:
 
 def changes(conn: duckdb.DuckDBPyConnection, after: int) -> list[tuple[str, int]]:
     rows = conn.execute(
-        "SELECT trace_id, max(chunk) AS pos FROM segments WHERE chunk > ? GROUP BY trace_id ORDER BY pos, trace_id",
+        "SELECT trace_time, hi, trace_key, max(chunk) AS pos FROM segments WHERE chunk > ?"
+        " GROUP BY trace_time, hi, trace_key ORDER BY pos, trace_time, hi, trace_key",
         [after],
     ).fetchall()
-    return [(str(r[0]), int(r[1])) for r in rows]
+    return [(trace_table.trace_id(int(t), int(h), int(k)), int(pos)) for t, h, k, pos in rows]
 
 
 def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:
     cols: dict[str, list[Any]] = {f.name: [] for f in _GRAPH_TRACES}
     for trace_id, trace_rows in rows.items():
-        key, time = trace_key(trace_id), int(trace_id[2:10], 16)
+        time, hi, key = trace_table.id_parts(trace_id)
         for r in trace_rows:
             cols["trace_key"].append(key)
             cols["trace_time"].append(time)
-            cols["trace_id"].append(trace_id)
+            cols["hi"].append(hi)
             cols["bucket"].append(r.bucket)
             cols["key"].append(r.key)
             for name in _COUNTS:
@@ -96,22 +101,28 @@ def replace(
 ) -> None:
     """Swap the contributions and node facts of ``rows``' traces; one transaction with the cursor."""
     ids = sorted(rows)
-    times = [int(t[2:10], 16) for t in ids]
+    parts = [trace_table.id_parts(t) for t in ids]
+    # The traces' previous contributions: the integer key scans, the registered ids confirm.
     old = (
-        "FROM graph_traces WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
-        " AND trace_id IN (SELECT unnest(?::VARCHAR[]))"
+        "FROM graph_traces g WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT trace_key FROM _graph_ids)"
+        " AND EXISTS (SELECT 1 FROM _graph_ids i WHERE i.trace_key = g.trace_key AND i.trace_time = g.trace_time"
+        " AND i.hi = g.hi)"
     )
-    old_params: list[Any] = (
-        [min(times), max(times), [trace_key(t) for t in ids], ids] if ids else [0, -1, [], []]
-    )
+    old_params: list[Any] = [min(p[0] for p in parts), max(p[0] for p in parts)] if ids else [0, -1]
+    ids_table = pa.table({
+        "trace_time": pa.array([p[0] for p in parts], pa.int64()),
+        "hi": pa.array([p[1] for p in parts], pa.uint32()),
+        "trace_key": pa.array([p[2] for p in parts], pa.int64()),
+    })  # fmt: skip
     sums = ", ".join(f"sum({c})" for c in _COUNTS)
     negated = ", ".join(f"-{c}" for c in _COUNTS)
     plain = ", ".join(_COUNTS)
     updates = ", ".join(f"{c} = graph_minutes.{c} + excluded.{c}" for c in _COUNTS)
-    nodes_old = "FROM trace_nodes WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+    nodes_old = "FROM trace_nodes WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT trace_key FROM _graph_ids)"
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.register("_graph_new", _table(rows))
+        conn.register("_graph_ids", ids_table)
         conn.register("_nodes_new", _facts_table(ids, facts))
         conn.execute(
             f"INSERT INTO graph_minutes SELECT bucket, key, {sums}, min(first), max(last) FROM ("
@@ -131,8 +142,8 @@ def replace(
             old_params,
         )
         conn.execute(f"DELETE {old}", old_params)
-        conn.execute("INSERT INTO graph_traces SELECT * FROM _graph_new")
-        conn.execute(f"DELETE {nodes_old}", old_params[:3])
+        conn.execute(f"INSERT INTO graph_traces ({_STORED}) SELECT {_STORED} FROM _graph_new")
+        conn.execute(f"DELETE {nodes_old}", old_params)
         conn.execute("INSERT INTO trace_nodes SELECT * FROM _nodes_new")
         conn.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -144,6 +155,7 @@ def replace(
         raise
     finally:
         conn.unregister("_graph_new")
+        conn.unregister("_graph_ids")
         conn.unregister("_nodes_new")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import duckdb
 import pyarrow as pa
 
-from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery, trace_key
+from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
 from fluoro.store.duckdb import trace_table
 from fluoro.store.duckdb.doc_markers import unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
@@ -48,21 +48,20 @@ def _placeholders(n: int) -> str:
 
 
 def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> list[StoredDocument]:
-    ids = sorted(set(trace_ids))
-    if not ids:
+    wanted = {trace_table.id_parts(t): t for t in set(trace_ids)}
+    if not wanted:
         return []
-    times = [int(t[2:10], 16) for t in ids]
-    # Semi-joins on list parameters become hash joins; the integer key does the
-    # scanning, the string comparison only confirms (a 64-bit collision is possible).
+    # Semi-joins on list parameters become hash joins whose keys are pushed into the scan
+    # as filters: the seconds (cheap to test, and min/max skip row groups) first, then the
+    # 64-bit key; (trace_time, hi) then confirm the rest of the id.
     rows = conn.execute(
-        "SELECT trace_id, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time FROM segments"
-        " WHERE trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+        "SELECT trace_time, hi, trace_key, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time"
+        " FROM segments WHERE trace_time IN (SELECT unnest(?::BIGINT[])) AND trace_key IN (SELECT unnest(?::BIGINT[]))"
         " ORDER BY chunk, off",  # written order: of two versions received together, the later wins
-        [min(times), max(times), [trace_key(t) for t in ids]],
+        [sorted({tt for tt, _, _ in wanted}), sorted({key for _, _, key in wanted})],
     ).fetchall()
-    wanted = set(ids)
-    rows = [r for r in rows if r[0] in wanted]
-    chunks = sorted({int(r[4]) for r in rows})
+    found = [(wanted.get((r[0], r[1], r[2])), *r[3:]) for r in rows]
+    chunks = sorted({int(r[4]) for r in found if r[0] is not None})
     blobs: dict[int, bytes] = {}
     if chunks:
         for chunk, raw_size, data in conn.execute(
@@ -72,14 +71,13 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
         ).fetchall():
             blobs[int(chunk)] = pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
     out = []
-    for trace_id, seg_id, in_progress, received, chunk, off, length, parent_id, start, end in rows:
-        blob = blobs.get(int(chunk))
+    for trace_id, seg_id, in_progress, received, chunk, off, length, parent_id, start, end in found:
+        blob = blobs.get(chunk) if trace_id is not None else None
         if blob is None:
             continue
         doc = unpack(blob[off : off + length], trace_id, seg_id, parent_id, start, end)
         out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), doc))
     return out
-
 
 
 Row = tuple[int, int, int, float]  # trace_key, trace_time, hi, sort_time: the page order

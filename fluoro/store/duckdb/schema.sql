@@ -1,10 +1,11 @@
--- fluoro DuckDB schema, version 2 (version 1 lacked the traces table; opening adds it).
+-- fluoro DuckDB schema, version 3 (version 1 lacked the traces table, versions 1 and 2
+-- kept the trace id as text in segments; opening upgrades both).
 -- segments: one row per stored document, the columns that queries filter on,
 -- plus where its bytes live.  Rows are appended in arrival order, so the
 -- per-row-group min/max of trace_time and received prune most scans.
 CREATE TABLE IF NOT EXISTS segments (
-    trace_id     VARCHAR NOT NULL,
-    trace_key    BIGINT NOT NULL,  -- last 64 bits of trace_id: integer equality before string equality
+    trace_key    BIGINT NOT NULL,  -- the trace id's last 64 random bits
+    hi           UINTEGER NOT NULL,  -- its first 32: with trace_time the whole id (trace_table.trace_id)
     id           VARCHAR NOT NULL,
     parent_id    VARCHAR,
     is_sub       BOOLEAN NOT NULL,
@@ -85,7 +86,8 @@ CREATE TABLE IF NOT EXISTS meta (
 
 -- Service-graph rollup (fluoro.query.rollup).  graph_minutes/graph_histogram
 -- hold per-minute sums per node/edge key; graph_traces holds each trace's own
--- contribution, so a trace that changes is subtracted and added again.
+-- contribution (its counts: first/last only ever widen a minute), so a trace that
+-- changes is subtracted and added again.
 CREATE TABLE IF NOT EXISTS graph_minutes (
     bucket        BIGINT NOT NULL,
     key           VARCHAR NOT NULL,
@@ -112,7 +114,7 @@ CREATE TABLE IF NOT EXISTS graph_histogram (
 CREATE TABLE IF NOT EXISTS graph_traces (
     trace_key     BIGINT NOT NULL,
     trace_time    BIGINT NOT NULL,
-    trace_id      VARCHAR NOT NULL,
+    hi            UINTEGER NOT NULL,  -- with trace_time and trace_key: the trace id
     bucket        BIGINT NOT NULL,
     key           VARCHAR NOT NULL,
     ok            BIGINT NOT NULL,
@@ -122,8 +124,6 @@ CREATE TABLE IF NOT EXISTS graph_traces (
     total         BIGINT NOT NULL,
     response_time DOUBLE NOT NULL,
     samples       BIGINT NOT NULL,
-    first         DOUBLE NOT NULL,
-    last          DOUBLE NOT NULL,
     hist_ms       INTEGER[] NOT NULL,
     hist_n        BIGINT[] NOT NULL
 );

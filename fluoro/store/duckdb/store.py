@@ -23,7 +23,7 @@ from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 # The filter SQL's keywords, and the rollup's trace_nodes for narrowing (graph.py, narrow_sql.py).
 _CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True)
 T = TypeVar("T")
@@ -92,18 +92,39 @@ class DuckDBStore:
                 thread.join()
 
     def _migrate(self) -> None:
-        """Version 1 files lack ``traces`` (schema.sql just created it): the summarizer back-fills it."""
+        """Upgrade older files in place.
+
+        Version 1 lacked ``traces`` (schema.sql just created it): the summarizer back-fills
+        it.  Versions 1 and 2 kept the trace id as text in ``segments`` and ``graph_traces``;
+        version 3 keeps only its first 32 random bits (``hi``), the rest being trace_time and
+        trace_key, and no longer keeps ``graph_traces.first``/``last``, which nothing read.
+        """
         self._db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         version = row[0] if row else SCHEMA_VERSION
-        if version not in ("1", SCHEMA_VERSION):
+        if version not in ("1", "2", SCHEMA_VERSION):
             raise RuntimeError(f"{self.config.path}: schema version {version} is newer than this fluoro knows")
         self._db.execute("BEGIN TRANSACTION")
-        self._db.execute("INSERT INTO meta VALUES (?, '-1') ON CONFLICT DO NOTHING", [trace_table.WATERMARK_KEY])
-        self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
-        self._db.execute("COMMIT")
+        try:
+            for table in ("segments", "graph_traces"):
+                columns = {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
+                if "trace_id" in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN hi UINTEGER")
+                    self._db.execute(f"UPDATE {table} SET hi = ('0x' || substr(trace_id, 12, 8))::UINTEGER")
+                    self._db.execute(f"ALTER TABLE {table} DROP COLUMN trace_id")
+                for unused in ("first", "last") if table == "graph_traces" else ():
+                    if unused in columns:
+                        self._db.execute(f"ALTER TABLE {table} DROP COLUMN {unused}")
+            self._db.execute("INSERT INTO meta VALUES (?, '-1') ON CONFLICT DO NOTHING", [trace_table.WATERMARK_KEY])
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        if version != SCHEMA_VERSION:
+            log.info("%s: schema %s -> %s", self.config.path, version, SCHEMA_VERSION)
         if version == "1":
-            log.info("%s: schema 1 -> %s, the trace table fills in the background", self.config.path, SCHEMA_VERSION)
+            log.info("%s: the trace table fills in the background", self.config.path)
 
     def summarize(self) -> tuple[int, bool]:
         """One summarizer cycle: (segments summarized, caught up with everything committed)."""

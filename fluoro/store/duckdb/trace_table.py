@@ -36,7 +36,7 @@ _ROOT = (
     " 'status': http_status, 'method': http_method, 'url': http_url, 'ua': user_agent, 'ip': client_ip},"
     " {'rank': CASE WHEN is_sub THEN 2 WHEN parent_id IS NULL THEN 0 ELSE 1 END, 'start': start_time, 'id': id})"
 )
-# Per-trace aggregates over ``segments`` rows grouped by (trace_key, trace_id).
+# Per-trace aggregates over ``segments`` rows grouped by (trace_key, trace_time, hi): the trace id.
 AGGREGATES = (
     "any_value(trace_time) AS trace_time, min(start_time) AS first_start,"
     " max(coalesce(end_time, start_time)) AS last_end, max(end_time) AS last_end_time,"
@@ -52,7 +52,7 @@ COLUMNS = (
     "fault", "error", "throttle", "any_throttle", "partial", "status", "method", "url", "ua", "ip",
 )  # fmt: skip
 FLATTEN = (
-    "trace_key, trace_time, ('0x' || substr(trace_id, 12, 8))::UINTEGER AS hi, first_start, last_end,"
+    "trace_key, trace_time, hi, first_start, last_end,"
     " CASE WHEN partial THEN last_end_time END AS last_done, roots::INTEGER AS roots,"
     " root.et - root.st AS response_time, root.fault AS fault, root.error AS error, root.throttle AS throttle,"
     " any_throttle, partial, root.status AS status, root.method AS method, root.url AS url, root.ua AS ua,"
@@ -62,7 +62,7 @@ FLATTEN = (
 # complete one before an in-progress one, then the latest received, then the latest written.
 # A document sent again (say with ``fault`` set) must not leave its old flags searchable.
 LATEST = (
-    "QUALIFY row_number() OVER (PARTITION BY trace_key, trace_id, id"
+    "QUALIFY row_number() OVER (PARTITION BY trace_key, trace_time, hi, id"
     " ORDER BY in_progress, received DESC, chunk DESC, off DESC) = 1"
 )
 # Derived columns every reader of a trace row (table or live) sees under the same names.
@@ -80,8 +80,8 @@ def live(where: str, extra: Sequence[tuple[str, str]] = ()) -> str:
     inner = "".join(f", {expr} AS {name}" for name, expr in extra)
     outer = "".join(f", {name}" for name, _ in extra)
     return (
-        f"SELECT {FLATTEN}{outer} FROM (SELECT trace_key, trace_id{inner}, {AGGREGATES} FROM"
-        f" (SELECT * FROM segments WHERE {where} {LATEST}) GROUP BY trace_key, trace_id)"
+        f"SELECT {FLATTEN}{outer} FROM (SELECT trace_key, hi{inner}, {AGGREGATES} FROM"
+        f" (SELECT * FROM segments WHERE {where} {LATEST}) GROUP BY trace_key, trace_time, hi)"
     )
 
 

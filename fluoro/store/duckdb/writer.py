@@ -12,17 +12,22 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fluoro.store.api import trace_key
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.doc_markers import pack
+from fluoro.store.duckdb.trace_table import trace_id
 
 _COLUMNS = ", ".join(
     f'"{c}"'
     for c in (
-        "trace_id", "trace_key", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
+        "trace_key", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
         "received", "name", "origin", "fault", "error", "throttle", "any_throttle", "http_method",
         "http_url", "http_status", "user_agent", "client_ip", "user", "chunk", "off", "len",
     )
 )  # fmt: skip
+# The batch carries the trace id as text; the table keeps only its first 32 random bits
+# (``hi``): trace_time and trace_key hold the rest.
+_HI = "('0x' || substr(trace_id, 12, 8))::UINTEGER"
 
 
 class ChunkWriter:
@@ -95,9 +100,10 @@ class ChunkWriter:
                 # A complete document replaces the stored in-progress version.
                 conn.execute(
                     "DELETE FROM segments s WHERE s.in_progress AND EXISTS (SELECT 1 FROM _seg_batch b"
-                    " WHERE NOT b.in_progress AND b.trace_id = s.trace_id AND b.id = s.id)"
+                    f" WHERE NOT b.in_progress AND b.trace_key = s.trace_key AND b.id = s.id AND {_HI} = s.hi"
+                    " AND b.trace_time = s.trace_time)"
                 )
-            conn.execute(f"INSERT INTO segments ({_COLUMNS}) SELECT {_COLUMNS} FROM _seg_batch")
+            conn.execute(f"INSERT INTO segments (hi, {_COLUMNS}) SELECT {_HI}, {_COLUMNS} FROM _seg_batch")
             conn.execute("INSERT INTO chunks SELECT chunk, received, raw_size, data FROM _chunk_batch")
             if ann_tbl.num_rows:
                 conn.execute("INSERT INTO annotations SELECT trace_key, trace_time, received, key, s, n, b FROM _ann_batch")
@@ -121,11 +127,11 @@ class ChunkWriter:
         progress = [i for i in range(n) if flags[i]]
         complete = {(trace_ids[i], ids[i]) for i in range(n) if not flags[i]}
         rows = self.conn.execute(
-            "SELECT trace_id, id FROM segments WHERE NOT in_progress AND list_contains(?, trace_time)"
-            " AND list_contains(?, trace_id)",
-            [sorted({times[i] for i in progress}), sorted({trace_ids[i] for i in progress})],
+            "SELECT trace_time, hi, trace_key, id FROM segments WHERE NOT in_progress"
+            " AND list_contains(?, trace_time) AND list_contains(?, trace_key)",
+            [sorted({times[i] for i in progress}), sorted({trace_key(trace_ids[i]) for i in progress})],
         ).fetchall()
-        complete.update((str(t), str(i)) for t, i in rows)
+        complete.update((trace_id(int(t), int(h), int(k)), str(i)) for t, h, k, i in rows)
         for i in progress:
             if (trace_ids[i], ids[i]) in complete:
                 keep[i] = False

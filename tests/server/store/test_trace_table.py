@@ -195,9 +195,13 @@ def test_version_1_file_is_back_filled(tmp_path: Path, monkeypatch: pytest.Monke
     store = quiet_store(path)
     for i in range(0, len(docs), 100):
         store.write(batch_of(*docs[i : i + 100]))
+    expected_docs = sorted(d.doc for d in store.documents([d["trace_id"] for d in docs]))
     store.close()
-    conn = duckdb.connect(path)  # what schema version 1 had: no traces table, no watermark
+    conn = duckdb.connect(path)  # what schema version 1 had: no traces table, no watermark, text trace ids
     conn.execute("DROP TABLE traces")
+    conn.execute("ALTER TABLE segments ADD COLUMN trace_id VARCHAR")
+    conn.execute("UPDATE segments SET trace_id = printf('1-%08x-%08x%016x', trace_time, hi, trace_key::HUGEINT + 9223372036854775808)")
+    conn.execute("ALTER TABLE segments DROP COLUMN hi")
     conn.execute("DELETE FROM meta WHERE key = ?", [trace_table.WATERMARK_KEY])
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.close()
@@ -214,7 +218,8 @@ def test_version_1_file_is_back_filled(tmp_path: Path, monkeypatch: pytest.Monke
         assert store.wait_summarized(60)
         assert table_rows(store) == len({d["trace_id"] for d in docs})
         assert [all_pages(store, q) for q in queries] == expected
-        assert store._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert store._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert sorted(d.doc for d in store.documents([d["trace_id"] for d in docs])) == expected_docs
     finally:
         store.close()
 
