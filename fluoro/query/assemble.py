@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import msgspec
 
@@ -90,15 +90,18 @@ def http_status(entity: Doc) -> int | None:
     return status if type(status) is int else None
 
 
-def walk(entity: Doc) -> Iterator[Doc]:
-    """``entity`` and all its nested subsegments, depth first."""
+def walk(entity: Doc) -> list[Doc]:
+    """``entity`` and all its nested subsegments, depth first (a list: every caller reads them all)."""
+    out: list[Doc] = []
     stack = [entity]
+    pop, push, append = stack.pop, stack.extend, out.append
     while stack:
-        node = stack.pop()
-        yield node
+        node = pop()
+        append(node)
         subs = node.get("subsegments")
         if isinstance(subs, list):
-            stack.extend(s for s in reversed(subs) if isinstance(s, dict))
+            push([s for s in reversed(subs) if isinstance(s, dict)])
+    return out
 
 
 def _nest(parent: Doc, child: Doc) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluoro.query.assemble import Doc, Trace, http_status, walk
+from fluoro.query.assemble import Doc, Trace, http_status
 from fluoro.query.rootcause import root_causes
 from fluoro.query.trace_nodes import TraceGraph, build
 
@@ -87,8 +87,10 @@ def summarize(
     trace: Trace, matched_event_time: float | None = None, graph: TraceGraph | None = None
 ) -> dict[str, Any]:
     """``graph``: the trace's ``build(trace)`` if the caller has it already (a filter built it)."""
-    entities = [(segment, list(walk(segment))) for segment in trace.segments]
-    root = root_segment(trace, {e.get("id") for _, found in entities for e in found})
+    if graph is None:
+        graph = build(trace)
+    entities = list(zip(trace.segments, graph.entities))
+    root = root_segment(trace)
     starts = [s["start_time"] for s in trace.segments if isinstance(s.get("start_time"), (int, float))]
     summary: dict[str, Any] = {"Id": trace.id}
     if starts:
@@ -147,7 +149,7 @@ def summarize(
     summary["AvailabilityZones"] = zones
     if root is not None:
         summary["EntryPoint"] = service_id(root)
-    summary.update(root_causes(graph if graph is not None else build(trace), root))
+    summary.update(root_causes(graph, root))
     summary["Revision"] = trace.revision
     if matched_event_time is not None:
         summary["MatchedEventTime"] = matched_event_time

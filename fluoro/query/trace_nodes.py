@@ -71,6 +71,8 @@ class TraceGraph:
     callees: dict[str, list[Doc]] = field(default_factory=dict)
 
     node_ids: dict[int, NodeId] = field(default_factory=dict)  # id(top-level segment) -> its node
+    # Each of ``segments`` with its nested subsegments (``walk``), in the same order.
+    entities: list[list[Doc]] = field(default_factory=list)
 
     def owner_of(self, entity: Doc) -> Doc:
         return self.owner[id(entity)]
@@ -82,11 +84,15 @@ class TraceGraph:
 def build(trace: Trace) -> TraceGraph:
     graph = TraceGraph(trace.segments)
     ids = graph.node_ids
+    owner, by_id = graph.owner, graph.by_id
     for segment in trace.segments:
-        for entity in walk(segment):
-            graph.owner[id(entity)] = segment
-            if isinstance(entity.get("id"), str):
-                graph.by_id.setdefault(entity["id"], entity)
+        found = walk(segment)
+        graph.entities.append(found)
+        for entity in found:
+            owner[id(entity)] = segment
+            entity_id = entity.get("id")
+            if isinstance(entity_id, str) and entity_id not in by_id:
+                by_id[entity_id] = entity
     for segment in trace.segments:
         ids[id(segment)] = node = node_id(segment, graph.by_id)
         graph.nodes.setdefault(node, []).append(segment)

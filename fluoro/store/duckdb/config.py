@@ -11,7 +11,8 @@ class DuckDBConfig:
     memory_limit: str = "128MB"
     threads: int = 2
     # Documents per compressed chunk: bigger compresses better, smaller reads faster.
-    chunk_docs: int = 128
+    chunk_docs: int = 128  # documents per chunk before the file has a zstd dictionary
+    dict_chunk_docs: int = 32  # and after (doc_dicts.py)
     # Checkpoints run on their own thread every ``checkpoint_every`` seconds, so a
     # commit never waits for one (an inline checkpoint stalls ingest for up to ~1 s).
     # The threshold is only the safety net for an automatic, inline checkpoint.

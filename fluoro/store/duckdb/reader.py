@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
 from fluoro.store.duckdb import trace_table
+from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_markers import unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
 from fluoro.store.duckdb.narrow_sql import narrow_condition
@@ -47,7 +48,9 @@ def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> list[StoredDocument]:
+def read_documents(
+    conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str], decompressors: Decompressors
+) -> list[StoredDocument]:
     wanted = {trace_table.id_parts(t): t for t in set(trace_ids)}
     if not wanted:
         return []
@@ -64,12 +67,16 @@ def read_documents(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) ->
     chunks = sorted({int(r[4]) for r in found if r[0] is not None})
     blobs: dict[int, bytes] = {}
     if chunks:
-        for chunk, raw_size, data in conn.execute(
-            "SELECT chunk, raw_size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
+        for chunk, raw_size, dict_id, data in conn.execute(
+            "SELECT chunk, raw_size, dict, data FROM chunks WHERE chunk BETWEEN ? AND ?"
             " AND chunk IN (SELECT unnest(?::BIGINT[]))",
             [chunks[0], chunks[-1], chunks],
         ).fetchall():
-            blobs[int(chunk)] = pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
+            blobs[int(chunk)] = (
+                pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
+                if dict_id is None
+                else decompressors.decompress(conn, int(dict_id), data, int(raw_size))
+            )
     out = []
     for trace_id, seg_id, in_progress, received, chunk, off, length, parent_id, start, end in found:
         blob = blobs.get(chunk) if trace_id is not None else None

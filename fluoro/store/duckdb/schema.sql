@@ -32,15 +32,23 @@ CREATE TABLE IF NOT EXISTS segments (
 );
 
 -- Documents are stored zstd-compressed in chunks of many documents: similar
--- JSON compresses far better together than one document at a time.  Inside a
--- chunk, a document's trace id, id, parent id, start and end time are written
--- as the bytes 0x00..0x04 (valid JSON never contains raw control bytes);
--- readers put them back from the row (fluoro.store.duckdb.doc_markers).
+-- JSON compresses far better together than one document at a time, and better
+-- still with a dictionary trained on earlier documents (doc_dicts.py; dict is
+-- NULL for chunks written without one).  Inside a chunk, a document's trace id,
+-- id, parent id, start and end time are written as the bytes 0x00..0x04 (valid
+-- JSON never contains raw control bytes); readers put them back from the row
+-- (fluoro.store.duckdb.doc_markers).
 CREATE TABLE IF NOT EXISTS chunks (
     chunk    BIGINT NOT NULL,
     received DOUBLE NOT NULL,
     raw_size INTEGER NOT NULL,
+    dict     INTEGER,
     data     BLOB NOT NULL USING COMPRESSION uncompressed  -- already zstd
+);
+
+CREATE TABLE IF NOT EXISTS zstd_dicts (
+    dict INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
 );
 
 -- One row per annotation, for annotation.KEY filters (joined on trace_key).

@@ -19,6 +19,7 @@ from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.config import DuckDBConfig
 from fluoro.store.duckdb.config_store import DuckDBConfigStore
+from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
@@ -60,7 +61,8 @@ class DuckDBStore:
         schema = resources.files("fluoro.store.duckdb").joinpath("schema.sql").read_text()
         self._db.execute(schema)
         self._migrate()
-        self._writer = ChunkWriter(self._db, config.chunk_docs)
+        self._writer = ChunkWriter(self._db, config.chunk_docs, config.dict_chunk_docs)
+        self._decompressors = Decompressors()
         # Chunk ids are the summarizer's and the rollup's cursors: never reuse one below them,
         # even after retention deleted every chunk.
         floor = max(trace_table.watermark(self._db), graph.cursor(self._db)) + 1
@@ -106,6 +108,8 @@ class DuckDBStore:
             raise RuntimeError(f"{self.config.path}: schema version {version} is newer than this fluoro knows")
         self._db.execute("BEGIN TRANSACTION")
         try:
+            if "dict" not in {r[0] for r in self._db.execute("DESCRIBE chunks").fetchall()}:
+                self._db.execute("ALTER TABLE chunks ADD COLUMN dict INTEGER")
             for table in ("segments", "graph_traces"):
                 columns = {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
                 if "trace_id" in columns:
@@ -129,7 +133,7 @@ class DuckDBStore:
     def summarize(self) -> tuple[int, bool]:
         """One summarizer cycle: (segments summarized, caught up with everything committed)."""
         with self._graph_lock:
-            out = self._read(trace_table.summarize, max(1, self.config.summarize_segments // self.config.chunk_docs))
+            out = self._read(trace_table.summarize, max(1, self.config.summarize_segments // self.config.dict_chunk_docs))
         if out[0]:
             self._dirty = True
         return out
@@ -198,7 +202,7 @@ class DuckDBStore:
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
         cur = self._db.cursor()
         try:
-            return read_documents(cur, trace_ids)
+            return read_documents(cur, trace_ids, self._decompressors)
         finally:
             cur.close()
 

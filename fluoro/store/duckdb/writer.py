@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from fluoro.store.api import trace_key
 from fluoro.store.columns import ArrowBatch
+from fluoro.store.duckdb.doc_dicts import ChunkCompressor
 from fluoro.store.duckdb.doc_markers import pack
 from fluoro.store.duckdb.trace_table import trace_id
 
@@ -31,9 +32,11 @@ _HI = "('0x' || substr(trace_id, 12, 8))::UINTEGER"
 
 
 class ChunkWriter:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, chunk_docs: int) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, chunk_docs: int, dict_chunk_docs: int) -> None:
         self.conn = conn
-        self.chunk_docs = chunk_docs
+        self.chunk_docs = chunk_docs  # per chunk while there is no dictionary yet
+        self.dict_chunk_docs = dict_chunk_docs
+        self.compressor = ChunkCompressor(conn)
         row = conn.execute("SELECT max(chunk) FROM chunks").fetchone()
         self.next_chunk = int(row[0]) + 1 if row and row[0] is not None else 0
         row = conn.execute("SELECT count(*) FROM segments WHERE in_progress").fetchone()
@@ -65,8 +68,11 @@ class ChunkWriter:
         chunk_ids: list[int] = [0] * n
         offsets: list[int] = [0] * n
         lengths: list[int] = [0] * n
-        chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "data": []}
-        step = self.chunk_docs
+        chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "dict": [], "data": []}
+        compressor = self.compressor
+        compressor.observe(docs)
+        dict_id = compressor.dict_id
+        step = self.chunk_docs if dict_id is None else self.dict_chunk_docs
         for start in range(0, n, step):
             chunk = self.next_chunk
             self.next_chunk += 1
@@ -79,7 +85,10 @@ class ChunkWriter:
             chunk_rows["chunk"].append(chunk)
             chunk_rows["received"].append(max(received[start : start + step]))
             chunk_rows["raw_size"].append(len(raw))
-            chunk_rows["data"].append(pa.compress(raw, codec="zstd", asbytes=True))
+            chunk_rows["dict"].append(dict_id)
+            chunk_rows["data"].append(
+                pa.compress(raw, codec="zstd", asbytes=True) if dict_id is None else compressor.compress(raw)
+            )
         seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
         seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
         seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
@@ -87,6 +96,7 @@ class ChunkWriter:
             "chunk": pa.array(chunk_rows["chunk"], pa.int64()),
             "received": pa.array(chunk_rows["received"], pa.float64()),
             "raw_size": pa.array(chunk_rows["raw_size"], pa.int32()),
+            "dict": pa.array(chunk_rows["dict"], pa.int32()),
             "data": pa.array(chunk_rows["data"], pa.binary()),
         })  # fmt: skip
         ann_tbl = batch.annotations
@@ -104,10 +114,16 @@ class ChunkWriter:
                     " AND b.trace_time = s.trace_time)"
                 )
             conn.execute(f"INSERT INTO segments (hi, {_COLUMNS}) SELECT {_HI}, {_COLUMNS} FROM _seg_batch")
-            conn.execute("INSERT INTO chunks SELECT chunk, received, raw_size, data FROM _chunk_batch")
+            if compressor.unsaved is not None:
+                conn.execute("INSERT INTO zstd_dicts VALUES (?, ?)", list(compressor.unsaved))
+            conn.execute(
+                "INSERT INTO chunks (chunk, received, raw_size, dict, data)"
+                " SELECT chunk, received, raw_size, dict, data FROM _chunk_batch"
+            )
             if ann_tbl.num_rows:
                 conn.execute("INSERT INTO annotations SELECT trace_key, trace_time, received, key, s, n, b FROM _ann_batch")
             conn.execute("COMMIT")
+            compressor.committed()
         except BaseException:
             conn.execute("ROLLBACK")
             raise
