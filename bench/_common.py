@@ -131,16 +131,19 @@ def metrics(port: int) -> dict[str, float]:
 
 
 def db_usage(path: str) -> tuple[int, int]:
-    """(file bytes including the WAL, bytes in used blocks): free blocks are reused by later writes."""
+    """(bytes on disk: the file, its WAL and the document files beside it; the same counting only
+    the file's used blocks, since free blocks are reused by later writes)."""
     import duckdb
 
-    size = sum(Path(p).stat().st_size for p in (path, path + ".wal") if Path(p).exists())
+    docs = Path(path + ".docs")
+    doc_bytes = sum(p.stat().st_size for p in docs.iterdir()) if docs.is_dir() else 0
+    size = sum(Path(p).stat().st_size for p in (path, path + ".wal") if Path(p).exists()) + doc_bytes
     conn = duckdb.connect(path, read_only=True)
     try:
         row = conn.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()
     finally:
         conn.close()
-    return size, int(row[0]) * int(row[1]) if row else size
+    return size, (int(row[0]) * int(row[1]) if row else size) + doc_bytes
 
 
 def dumps(doc: dict[str, Any]) -> bytes:

@@ -68,10 +68,13 @@ def summarize(path: str) -> tuple[int, float]:
 def _reuse(db: str) -> tuple[float, list[str]]:
     import duckdb
 
+    from fluoro.store.duckdb.trace_table import trace_id
+
     conn = duckdb.connect(db, read_only=True)
     try:
         row = conn.execute("SELECT max(start_time) FROM segments").fetchone()
-        ids = [r[0] for r in conn.execute("SELECT trace_id FROM segments WHERE parent_id IS NULL").fetchall()]
+        ids = [trace_id(*r) for r in conn.execute(
+            "SELECT trace_time, hi, trace_key FROM segments WHERE parent_id IS NULL").fetchall()]  # fmt: skip
     finally:
         conn.close()
     return float(row[0]) if row else time.time(), ids

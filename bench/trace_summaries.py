@@ -96,6 +96,8 @@ def main() -> None:
     if not args.keep:
         path = os.path.join(tempfile.mkdtemp(prefix="fluoro-summaries-"), "traces.duckdb")
         shutil.copyfile(args.db, path)
+        if os.path.isdir(args.db + ".docs"):  # the documents live beside the file
+            shutil.copytree(args.db + ".docs", path + ".docs")
     if args.steady:
         steady(path, args.steady, args.per_cycle)
         if not args.keep:

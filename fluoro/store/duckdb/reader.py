@@ -20,6 +20,7 @@ import pyarrow as pa
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
 from fluoro.store.duckdb import trace_table
 from fluoro.store.duckdb.doc_dicts import Decompressors
+from fluoro.store.duckdb.doc_files import DocFiles
 from fluoro.store.duckdb.doc_markers import unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
 from fluoro.store.duckdb.narrow_sql import narrow_condition
@@ -49,7 +50,7 @@ def _placeholders(n: int) -> str:
 
 
 def read_documents(
-    conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str], decompressors: Decompressors
+    conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str], decompressors: Decompressors, files: DocFiles | None
 ) -> list[StoredDocument]:
     wanted = {trace_table.id_parts(t): t for t in set(trace_ids)}
     if not wanted:
@@ -67,11 +68,19 @@ def read_documents(
     chunks = sorted({int(r[4]) for r in found if r[0] is not None})
     blobs: dict[int, bytes] = {}
     if chunks:
-        for chunk, raw_size, dict_id, data in conn.execute(
-            "SELECT chunk, raw_size, dict, data FROM chunks WHERE chunk BETWEEN ? AND ?"
+        rows = conn.execute(
+            "SELECT chunk, raw_size, dict, file, pos, size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
             " AND chunk IN (SELECT unnest(?::BIGINT[]))",
             [chunks[0], chunks[-1], chunks],
-        ).fetchall():
+        ).fetchall()
+        outside = [r for r in rows if r[6] is None]
+        read = files.read([(r[3], r[4], r[5]) for r in outside]) if files is not None and outside else []
+        stored = {r[0]: data for r, data in zip(outside, read)}
+        for chunk, raw_size, dict_id, _, _, _, data in rows:
+            if data is None:
+                data = stored.get(chunk)
+                if data is None:  # retention removed it while this read ran
+                    continue
             blobs[int(chunk)] = (
                 pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
                 if dict_id is None

@@ -34,16 +34,21 @@ CREATE TABLE IF NOT EXISTS segments (
 -- Documents are stored zstd-compressed in chunks of many documents: similar
 -- JSON compresses far better together than one document at a time, and better
 -- still with a dictionary trained on earlier documents (doc_dicts.py; dict is
--- NULL for chunks written without one).  Inside a chunk, a document's trace id,
--- id, parent id, start and end time are written as the bytes 0x00..0x04 (valid
--- JSON never contains raw control bytes); readers put them back from the row
--- (fluoro.store.duckdb.doc_markers).
+-- NULL for chunks written without one).  A chunk's bytes live in the files
+-- beside the database (file/pos/size, doc_files.py), or inline in data for
+-- in-memory stores and chunks older files wrote.  Inside a chunk, a document's
+-- trace id, id, parent id, start and end time are written as the bytes
+-- 0x00..0x04 (valid JSON never contains raw control bytes); readers put them
+-- back from the row (fluoro.store.duckdb.doc_markers).
 CREATE TABLE IF NOT EXISTS chunks (
     chunk    BIGINT NOT NULL,
     received DOUBLE NOT NULL,
     raw_size INTEGER NOT NULL,
     dict     INTEGER,
-    data     BLOB NOT NULL USING COMPRESSION uncompressed  -- already zstd
+    file     INTEGER,
+    pos      BIGINT,
+    size     INTEGER,
+    data     BLOB USING COMPRESSION uncompressed  -- already zstd
 );
 
 CREATE TABLE IF NOT EXISTS zstd_dicts (

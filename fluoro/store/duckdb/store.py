@@ -20,6 +20,7 @@ from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.config import DuckDBConfig
 from fluoro.store.duckdb.config_store import DuckDBConfigStore
 from fluoro.store.duckdb.doc_dicts import Decompressors
+from fluoro.store.duckdb.doc_files import DocFiles, docs_dir
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents
 from fluoro.store.duckdb.writer import ChunkWriter
@@ -61,7 +62,8 @@ class DuckDBStore:
         schema = resources.files("fluoro.store.duckdb").joinpath("schema.sql").read_text()
         self._db.execute(schema)
         self._migrate()
-        self._writer = ChunkWriter(self._db, config.chunk_docs, config.dict_chunk_docs)
+        self._files = DocFiles(docs_dir(config.path)) if config.path != ":memory:" else None
+        self._writer = ChunkWriter(self._db, config.chunk_docs, config.dict_chunk_docs, self._files)
         self._decompressors = Decompressors()
         # Chunk ids are the summarizer's and the rollup's cursors: never reuse one below them,
         # even after retention deleted every chunk.
@@ -108,8 +110,12 @@ class DuckDBStore:
             raise RuntimeError(f"{self.config.path}: schema version {version} is newer than this fluoro knows")
         self._db.execute("BEGIN TRANSACTION")
         try:
-            if "dict" not in {r[0] for r in self._db.execute("DESCRIBE chunks").fetchall()}:
-                self._db.execute("ALTER TABLE chunks ADD COLUMN dict INTEGER")
+            chunk_columns = {r[0] for r in self._db.execute("DESCRIBE chunks").fetchall()}
+            for name, sql_type in (("dict", "INTEGER"), ("file", "INTEGER"), ("pos", "BIGINT"), ("size", "INTEGER")):
+                if name not in chunk_columns:
+                    self._db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {sql_type}")
+            if "file" not in chunk_columns:
+                self._db.execute("ALTER TABLE chunks ALTER COLUMN data DROP NOT NULL")
             for table in ("segments", "graph_traces"):
                 columns = {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
                 if "trace_id" in columns:
@@ -202,7 +208,7 @@ class DuckDBStore:
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
         cur = self._db.cursor()
         try:
-            return read_documents(cur, trace_ids, self._decompressors)
+            return read_documents(cur, trace_ids, self._decompressors, self._files)
         finally:
             cur.close()
 
@@ -261,6 +267,9 @@ class DuckDBStore:
                     except BaseException:
                         self._db.execute("ROLLBACK")
                         raise
+                    if self._files is not None:
+                        row = self._db.execute("SELECT min(file) FROM chunks").fetchone()
+                        self._files.remove_below(int(row[0]) if row and row[0] is not None else 2**31 - 1)
                     self._dirty = True
                 return n
 
@@ -290,3 +299,5 @@ class DuckDBStore:
                 self._db.execute("CHECKPOINT")
             finally:
                 self._db.close()
+                if self._files is not None:
+                    self._files.close()

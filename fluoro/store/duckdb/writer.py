@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from fluoro.store.api import trace_key
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.doc_dicts import ChunkCompressor
+from fluoro.store.duckdb.doc_files import DocFiles
 from fluoro.store.duckdb.doc_markers import pack
 from fluoro.store.duckdb.trace_table import trace_id
 
@@ -32,8 +33,11 @@ _HI = "('0x' || substr(trace_id, 12, 8))::UINTEGER"
 
 
 class ChunkWriter:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, chunk_docs: int, dict_chunk_docs: int) -> None:
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, chunk_docs: int, dict_chunk_docs: int, files: DocFiles | None
+    ) -> None:
         self.conn = conn
+        self.files = files  # None: chunks inline (an in-memory store)
         self.chunk_docs = chunk_docs  # per chunk while there is no dictionary yet
         self.dict_chunk_docs = dict_chunk_docs
         self.compressor = ChunkCompressor(conn)
@@ -69,6 +73,7 @@ class ChunkWriter:
         offsets: list[int] = [0] * n
         lengths: list[int] = [0] * n
         chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "dict": [], "data": []}
+        blobs: list[bytes] = chunk_rows["data"]
         compressor = self.compressor
         compressor.observe(docs)
         dict_id = compressor.dict_id
@@ -89,6 +94,16 @@ class ChunkWriter:
             chunk_rows["data"].append(
                 pa.compress(raw, codec="zstd", asbytes=True) if dict_id is None else compressor.compress(raw)
             )
+        located: dict[str, pa.Array] = {}
+        if self.files is not None and blobs:
+            # Durable before the transaction that references them commits (doc_files).
+            number, positions = self.files.append(blobs)
+            located = {
+                "file": pa.array([number] * len(blobs), pa.int32()),
+                "pos": pa.array(positions, pa.int64()),
+                "size": pa.array([len(b) for b in blobs], pa.int32()),
+                "data": pa.nulls(len(blobs), pa.binary()),
+            }
         seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
         seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
         seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
@@ -97,7 +112,10 @@ class ChunkWriter:
             "received": pa.array(chunk_rows["received"], pa.float64()),
             "raw_size": pa.array(chunk_rows["raw_size"], pa.int32()),
             "dict": pa.array(chunk_rows["dict"], pa.int32()),
-            "data": pa.array(chunk_rows["data"], pa.binary()),
+            "file": located.get("file", pa.nulls(len(blobs), pa.int32())),
+            "pos": located.get("pos", pa.nulls(len(blobs), pa.int64())),
+            "size": located.get("size", pa.nulls(len(blobs), pa.int32())),
+            "data": located.get("data", pa.array(blobs, pa.binary())),
         })  # fmt: skip
         ann_tbl = batch.annotations
         conn = self.conn
@@ -117,8 +135,8 @@ class ChunkWriter:
             if compressor.unsaved is not None:
                 conn.execute("INSERT INTO zstd_dicts VALUES (?, ?)", list(compressor.unsaved))
             conn.execute(
-                "INSERT INTO chunks (chunk, received, raw_size, dict, data)"
-                " SELECT chunk, received, raw_size, dict, data FROM _chunk_batch"
+                "INSERT INTO chunks (chunk, received, raw_size, dict, file, pos, size, data)"
+                " SELECT chunk, received, raw_size, dict, file, pos, size, data FROM _chunk_batch"
             )
             if ann_tbl.num_rows:
                 conn.execute("INSERT INTO annotations SELECT trace_key, trace_time, received, key, s, n, b FROM _ann_batch")

@@ -1,0 +1,148 @@
+"""Document chunks in files beside the DuckDB file (fluoro.store.duckdb.doc_files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from fluoro.store.duckdb import DuckDBConfig, DuckDBStore, doc_files
+
+from ..helpers_docs import segment
+from .test_conformance import batch_of
+
+
+def open_store(path: str) -> DuckDBStore:
+    return DuckDBStore(DuckDBConfig(path=path, summarize_every=0, checkpoint_every=0))
+
+
+def docs_by_id(store: DuckDBStore, docs: list[dict[str, Any]]) -> dict[str, bytes]:
+    return {s.id: s.doc for s in store.documents(sorted({d["trace_id"] for d in docs}))}
+
+
+def expected(docs: list[dict[str, Any]]) -> dict[str, bytes]:
+    return {d["id"]: json.dumps(d).encode() for d in docs}
+
+
+def files_in(path: str) -> list[str]:
+    return sorted(os.listdir(doc_files.docs_dir(path)))
+
+
+def test_chunks_live_in_the_files_and_read_back_after_reopen(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.duckdb")
+    docs = [segment(annotations={"i": i}, metadata={"pad": "x" * (i % 50)}) for i in range(500)]
+    store = open_store(path)
+    try:
+        store.write(batch_of(*docs[:250]))
+        store.write(batch_of(*docs[250:]))
+        assert docs_by_id(store, docs) == expected(docs)
+    finally:
+        store.close()
+    conn = duckdb.connect(path, read_only=True)
+    try:
+        inline, outside = conn.execute("SELECT count(data), count(file) FROM chunks").fetchone()  # type: ignore[misc]
+        size = conn.execute("SELECT sum(size) FROM chunks").fetchone()[0]  # type: ignore[index]
+    finally:
+        conn.close()
+    assert inline == 0 and outside > 0
+    assert sum(os.path.getsize(os.path.join(doc_files.docs_dir(path), f)) for f in files_in(path)) == size
+    store = open_store(path)  # a new run appends to a new file and reads the old one
+    try:
+        more = [segment() for _ in range(50)]
+        store.write(batch_of(*more))
+        assert docs_by_id(store, docs + more) == expected(docs + more)
+    finally:
+        store.close()
+    assert len(files_in(path)) == 2
+
+
+def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.duckdb")
+    docs = [segment() for _ in range(300)]
+    store = open_store(path)
+    store.write(batch_of(*docs))
+    store.close()
+    # What an older file holds: the compressed bytes in chunks.data, no files beside it.
+    conn = duckdb.connect(path)
+    rows = conn.execute("SELECT chunk, file, pos, size FROM chunks").fetchall()
+    for chunk, number, pos, size in rows:
+        with open(os.path.join(doc_files.docs_dir(path), f"{number:08d}.zst"), "rb") as fh:
+            fh.seek(pos)
+            data = fh.read(size)
+        conn.execute("UPDATE chunks SET data = ?, file = NULL, pos = NULL, size = NULL WHERE chunk = ?", [data, chunk])
+    conn.close()
+    for name in files_in(path):
+        os.unlink(os.path.join(doc_files.docs_dir(path), name))
+    store = open_store(path)
+    try:
+        more = [segment() for _ in range(100)]
+        store.write(batch_of(*more))
+        assert docs_by_id(store, docs + more) == expected(docs + more)
+    finally:
+        store.close()
+
+
+def test_retention_deletes_files_no_chunk_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doc_files, "ROLL_BYTES", 1)  # a new file for every batch
+    path = str(tmp_path / "t.duckdb")
+    now = time.time()
+    old = [segment() for _ in range(100)]
+    new = [segment() for _ in range(100)]
+    store = open_store(path)
+    try:
+        store.write(batch_of(*old[:50], received=now - 7200))
+        store.write(batch_of(*old[50:], received=now - 7200))
+        store.write(batch_of(*new, received=now))
+        assert len(files_in(path)) == 3
+        store.delete_before(now - 3600)
+        assert len(files_in(path)) == 1
+        assert docs_by_id(store, old + new) == expected(new)
+    finally:
+        store.close()
+
+
+def test_a_chunk_whose_file_is_gone_is_skipped_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read racing retention loses what retention removed, nothing else."""
+    monkeypatch.setattr(doc_files, "ROLL_BYTES", 1)
+    path = str(tmp_path / "t.duckdb")
+    first, second = [segment() for _ in range(40)], [segment() for _ in range(40)]
+    store = open_store(path)
+    try:
+        store.write(batch_of(*first))
+        store.write(batch_of(*second))
+        os.unlink(os.path.join(doc_files.docs_dir(path), files_in(path)[0]))
+        assert docs_by_id(store, first + second) == expected(second)
+    finally:
+        store.close()
+
+
+def test_bytes_of_a_batch_that_never_committed_are_ignored(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.duckdb")
+    docs = [segment() for _ in range(60)]
+    store = open_store(path)
+    writer = store._writer
+    real = writer.conn
+
+    class FailChunks:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql.startswith("INSERT INTO chunks"):
+                raise duckdb.IOException("disk full (simulated)")
+            return real.execute(sql, *args)
+
+    try:
+        writer.conn = FailChunks()  # type: ignore[assignment]
+        with pytest.raises(duckdb.IOException):
+            store.write(batch_of(*docs[:30]))
+        writer.conn = real
+        store.write(batch_of(*docs[30:]))
+        assert docs_by_id(store, docs) == expected(docs[30:])
+    finally:
+        store.close()
