@@ -75,6 +75,10 @@ def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
             fh.seek(pos)
             data = fh.read(size)
         conn.execute("UPDATE chunks SET data = ?, file = NULL, pos = NULL, size = NULL WHERE chunk = ?", [data, chunk])
+    for column in ("dict", "file", "pos", "size"):  # schema 2's chunks table
+        conn.execute(f"ALTER TABLE chunks DROP COLUMN {column}")
+    conn.execute("ALTER TABLE chunks ALTER COLUMN data SET NOT NULL")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
     for name in files_in(path):
         os.unlink(os.path.join(doc_files.docs_dir(path), name))
