@@ -1,7 +1,7 @@
 """X-Ray trace ids (``1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>``) and entity ids.
 
 Entity ids come from a pool filled 256 at a time from ``os.urandom`` (one system call,
-one hex conversion and C-level slicing per refill), so taking one is a ``list.pop``: several times
+one hex conversion with a separator every 8 bytes, one ``split``), so taking one is a ``list.pop``: several times
 cheaper than formatting a fresh random number per subsegment. A forked child empties
 its inherited pool, so parent and child never hand out the same ids. Hot paths inline
 ``try: _take_id() except IndexError: _refill_ids()`` to skip a function call.
@@ -16,12 +16,15 @@ from random import getrandbits
 _POOL_SIZE = 256
 _id_pool: list[str] = []
 _take_id = _id_pool.pop
-_ID_SLICES = [slice(i, i + 16) for i in range(0, 16 * _POOL_SIZE, 16)]
 
 
 def _refill_ids() -> str:
-    """Fill the pool with fresh ids and return one of them."""
-    _id_pool.extend(map(os.urandom(8 * _POOL_SIZE).hex().__getitem__, _ID_SLICES))
+    """Fill the pool with fresh ids and return one of them.
+
+    ``bytes.hex(" ", 8)`` puts a space between every 8 bytes and ``str.split`` cuts there:
+    both in C, half the instructions of slicing the hex string 256 times through ``map``.
+    """
+    _id_pool.extend(os.urandom(8 * _POOL_SIZE).hex(" ", 8).split())
     return _take_id()
 
 
