@@ -55,41 +55,74 @@ class _Unrecorded:
 
 
 class DummySegment(_Unrecorded, Segment):
-    """A segment that is not sampled: nothing is recorded or sent."""
+    """A segment that is not sampled: nothing is recorded or sent.
+
+    The recorder's own paths (``begin_subsegment``, ``@capture``) do not link the dummy
+    subsegments they create into ``subsegments``: an unsampled segment is never sent, so
+    the list would only grow, and a long-lived unsampled segment (a worker's, a batch
+    job's) would hold every dummy ever created under it. ``add_subsegment`` called
+    explicitly still links, as upstream's does.
+    """
+
+    __slots__ = ("_noop_ids",)
+
+    # Never serialized, so these need not be per instance (instances that set them, e.g.
+    # ``set_user``, get their own value in ``__dict__``).
+    parent_id = None
+    service = None
+    _aws_template = None
+    _subsegments = None
 
     def __init__(self, name: str = "dummy", traceid: str | None = None) -> None:
         # Read per segment, as upstream does; its subsegments follow the segment's choice.
         self._noop_ids = noop = _noop_ids_enabled()
         if noop:
-            super().__init__(name=name or "dummy", entityid=NOOP_ENTITY_ID, traceid=NOOP_TRACE_ID, sampled=False)
+            self.id = NOOP_ENTITY_ID
+            self.trace_id = NOOP_TRACE_ID
         else:
-            super().__init__(name=name or "dummy", entityid=new_entity_id(),
-                             traceid=traceid or new_trace_id(), sampled=False)
-
-
-
-class DummySubsegment(_Unrecorded, Subsegment):
-    """A subsegment of an unsampled trace."""
-
-    user = None
-
-    def __init__(self, segment: Segment, name: str = "dummy") -> None:
-        # Deliberately not Subsegment.__init__: no random id unless AWS_XRAY_NOOP_ID=false.
-        self.id = NOOP_ENTITY_ID if getattr(segment, "_noop_ids", _NOOP) else new_entity_id()
+            self.id = new_entity_id()
+            self.trace_id = traceid or new_trace_id()
+        name = name or "dummy"
         clean = _name_cache.get(name)
         self.name = clean if clean is not None else sanitize_name(name)
         self.start_time = time.time()
-        self.parent_id = None
-        self.parent_segment = segment
-        self.trace_id = segment.trace_id
-        self.namespace = "dummy"
+        self._open = 0
+        self._total = 0
         self.in_progress = True
-        self.sampled = False
-        self._subsegments = None
+        self.sampled = False  # a slot: read on every end_subsegment
+
+
+class DummySubsegment(_Unrecorded, Subsegment):
+    """A subsegment of an unsampled trace.
+
+    Fields that are the same for every dummy are class defaults, so creating one (on the
+    unsampled hot path) sets only what differs: name, times, parents, ``in_progress``,
+    and the ids when ``AWS_XRAY_NOOP_ID=false``.
+    """
+
+    user = None
+    id = NOOP_ENTITY_ID
+    trace_id = NOOP_TRACE_ID
+    namespace = "dummy"
+    sampled = False
+    parent_id = None
+    _subsegments = None
+
+    def __init__(self, segment: Segment, name: str = "dummy") -> None:
+        # Deliberately not Subsegment.__init__: no random id unless AWS_XRAY_NOOP_ID=false.
+        if not getattr(segment, "_noop_ids", _NOOP):
+            self.id = new_entity_id()
+        trace_id = segment.trace_id
+        if trace_id is not NOOP_TRACE_ID:
+            self.trace_id = trace_id
+        clean = _name_cache.get(name)
+        self.name = clean if clean is not None else sanitize_name(name)
+        self.start_time = time.time()
+        self.parent_segment = segment
+        self.in_progress = True
 
     def set_sql(self, sql: dict) -> None:
         pass
-
 
 
 # Read once for dummies under sampled segments (begin_subsegment_without_sampling): a per-entity
