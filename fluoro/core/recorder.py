@@ -24,12 +24,18 @@ from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundE
 from .lambda_launcher import check_in_lambda
 from .models import dummy_entities as _dummy_entities
 from .models.default_dynamic_naming import DefaultDynamicNaming
-from .models.dummy_entities import DummySegment, DummySubsegment
+from .models.dummy_entities import (
+    NOOP_ENTITY_ID,
+    NOOP_TRACE_ID,
+    DummySegment,
+    DummySubsegment,
+    _noop_ids_enabled,
+)
 from .models.entity import _copy_tree as _copy_meta
 from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import _refill_ids, _take_id, new_entity_id
+from .models.traceid import _refill_ids, _take_id, new_entity_id, new_trace_id
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -177,7 +183,21 @@ class AWSXRayRecorder:
                 decision = True
 
         if not decision:
-            segment = DummySegment(seg_name, traceid=traceid)
+            # DummySegment(seg_name, traceid) without the class call and __init__ frame.
+            segment = _new(DummySegment)
+            segment._noop_ids = noop = _noop_ids_enabled()
+            if noop:
+                segment.id = NOOP_ENTITY_ID
+                segment.trace_id = NOOP_TRACE_ID
+            else:
+                segment.id = new_entity_id()
+                segment.trace_id = traceid or new_trace_id()
+            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
+            segment.start_time = _now()
+            segment._open = 0
+            segment._total = 0
+            segment.in_progress = True
+            segment.sampled = False
         else:
             segment = Segment(seg_name, None, traceid, parent_id)
             self._populate_runtime_context(segment, decision)

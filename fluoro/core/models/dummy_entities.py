@@ -19,8 +19,30 @@ NOOP_TRACE_ID = NoOpTraceId().to_id()
 NOOP_ENTITY_ID = "0000000000000000"
 
 
+_NOOP_ID_KEY = "AWS_XRAY_NOOP_ID"
+_environ = os.environ
+try:  # os.environ's own storage (a dict of encoded keys and values, kept in step by os.environ)
+    _environ_data: dict | None = _environ._data  # type: ignore[attr-defined]
+    _noop_key = _environ.encodekey(_NOOP_ID_KEY)  # type: ignore[attr-defined]
+    _decode_value = _environ.decodevalue  # type: ignore[attr-defined]
+except AttributeError:  # another Python's os.environ: the plain lookup below
+    _environ_data = None
+
+
 def _noop_ids_enabled() -> bool:
-    return os.getenv("AWS_XRAY_NOOP_ID", "true").lower() != "false"
+    """``AWS_XRAY_NOOP_ID`` as upstream reads it: anything but ``false`` means all-zero ids.
+
+    Read per unsampled segment, so it is read from ``os.environ``'s own dict: ``os.getenv``
+    of an unset variable raises and catches a ``KeyError`` inside ``os.environ``, about
+    11,000 instructions, half of what an unsampled segment costs. Same result as
+    ``os.getenv``, which reads that dict too (``os.putenv`` reaches neither).
+    """
+    if _environ_data is not None and os.environ is _environ:
+        raw = _environ_data.get(_noop_key)
+        if raw is None:
+            return True
+        return _decode_value(raw).lower() != "false"
+    return os.getenv(_NOOP_ID_KEY, "true").lower() != "false"
 
 
 class _Unrecorded:
