@@ -457,7 +457,7 @@ class AWSXRayRecorder:
                         sub.parent_segment = segment
                         sub.in_progress = True
                         segment._open += 1
-                        var.set((sub, stack))
+                        token = var.set((sub, stack))
                         try:
                             return wrapped(*args, **kwargs)
                         finally:
@@ -465,7 +465,13 @@ class AWSXRayRecorder:
                             if current and current[0] is sub and sub.in_progress:
                                 sub.end_time = now()
                                 sub.in_progress = False
-                                var.set(current[1])
+                                # Back to ``stack`` as set(stack) would, without allocating a new
+                                # Token: this frame pushed it, in this same context, and nothing
+                                # replaced it.
+                                if current[1] is stack:
+                                    var.reset(token)
+                                else:
+                                    var.set(current[1])
                                 segment._open -= 1
                                 if not segment.in_progress and segment._open <= 0:
                                     recorder._send_segment(segment)
@@ -498,7 +504,7 @@ class AWSXRayRecorder:
                             children.append(sub)
                         segment._open += 1
                         segment._total += 1
-                        var.set((sub, stack))
+                        token = var.set((sub, stack))
                         try:
                             value = wrapped(*args, **kwargs)
                         except Exception as exception:
@@ -510,7 +516,10 @@ class AWSXRayRecorder:
                         if current and current[0] is sub and sub.in_progress:
                             sub.end_time = now()
                             sub.in_progress = False
-                            var.set(current[1])
+                            if current[1] is stack:  # see the unsampled branch
+                                var.reset(token)
+                            else:
+                                var.set(current[1])
                             segment._open -= 1
                             if not segment.in_progress:
                                 if segment.ready_to_send():

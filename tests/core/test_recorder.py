@@ -394,3 +394,27 @@ def test_explicit_add_subsegment_still_links_dummies() -> None:
     sub.close()
     segment.close()
     assert segment.ready_to_send()
+
+
+@pytest.mark.parametrize("sampling", [None, 0])
+def test_capture_pops_to_what_the_function_left_under_its_subsegment(recorder, caplog, sampling) -> None:  # type: ignore[no-untyped-def]
+    """A captured function that re-rooted the context at its own subsegment
+    (``set_trace_entity``) leaves it at what is under that subsegment now, not at the
+    caller's stack, on the sampled and the unsampled inlined paths alike."""
+
+    @recorder.capture("rerooted")
+    def rerooted() -> None:
+        recorder.set_trace_entity(recorder.current_subsegment())
+
+    @recorder.capture("plain")
+    def plain() -> object:
+        return recorder.current_subsegment()
+
+    segment = recorder.begin_segment("seg", sampling=sampling)
+    outer = recorder.begin_subsegment("outer")
+    assert plain().parent_id == outer.id and recorder.current_subsegment() is outer
+    rerooted()
+    with caplog.at_level(logging.ERROR):
+        assert recorder.get_trace_entity() is None  # nothing was under the re-rooted subsegment
+    recorder.set_trace_entity(segment)
+    recorder.end_segment()
