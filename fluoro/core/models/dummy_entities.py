@@ -1,7 +1,8 @@
 """Null objects for unsampled requests: the same API as real entities, nothing recorded.
 
 Call sites never branch on sampling. Unlike upstream, a dummy subsegment is built
-with a single cheap initialiser, so the unsampled path is the fast one.
+with a single cheap initialiser (its constant fields are class defaults), so the
+unsampled path is the fast one.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class DummySegment(_Unrecorded, Segment):
 
     __slots__ = ("_noop_ids",)
 
-    # Never serialized, so these need not be per instance (instances that set them, e.g.
-    # ``set_user``, get their own value in ``__dict__``).
+    # Never serialized and the same for every dummy, so not set per instance (an instance
+    # that sets one gets its own value in ``__dict__``).
     parent_id = None
     service = None
     _aws_template = None
