@@ -160,7 +160,7 @@ class AWSXRayRecorder:
         return SegmentContextManager(self, name=name, **segment_kwargs)
 
     def in_subsegment(self, name=None, **subsegment_kwargs):  # type: ignore[no-untyped-def]
-        return SubsegmentContextManager(self, name=name, **subsegment_kwargs)
+        return SubsegmentContextManager(self, name, **subsegment_kwargs)
 
     def begin_segment(self, name=None, traceid=None, parent_id=None, sampling=None):  # type: ignore[no-untyped-def]
         """Begin a segment and make it current; unsampled requests get a :class:`DummySegment`."""
