@@ -35,7 +35,7 @@ from .models.entity import _copy_tree as _copy_meta
 from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import _refill_ids, _take_id, new_entity_id, new_trace_id
+from .models.traceid import _refill_ids, _take_id, new_entity_id, new_trace_id, trace_id_at
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -199,7 +199,23 @@ class AWSXRayRecorder:
             segment.in_progress = True
             segment.sampled = False
         else:
-            segment = Segment(seg_name, None, traceid, parent_id)
+            # Segment(seg_name, None, traceid, parent_id) without the class call and __init__ frame.
+            segment = _new(Segment)
+            try:
+                segment.id = _take_id()
+            except IndexError:
+                segment.id = _refill_ids()
+            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
+            segment.start_time = now = _now()
+            segment._open = 0
+            segment._total = 0
+            segment.trace_id = traceid or trace_id_at(now)
+            segment.parent_id = parent_id
+            segment.in_progress = True
+            segment.sampled = True
+            segment._subsegments = None
+            segment.service = None
+            segment._aws_template = None
             self._populate_runtime_context(segment, decision)
         if self._context is self._fast_context:
             self._fast_var.set((segment, _EMPTY))  # Context.put_segment
