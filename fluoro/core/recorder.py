@@ -24,12 +24,18 @@ from .exceptions.exceptions import SegmentNameMissingException, SegmentNotFoundE
 from .lambda_launcher import check_in_lambda
 from .models import dummy_entities as _dummy_entities
 from .models.default_dynamic_naming import DefaultDynamicNaming
-from .models.dummy_entities import NOOP_ENTITY_ID, DummySegment, DummySubsegment
+from .models.dummy_entities import (
+    NOOP_ENTITY_ID,
+    NOOP_TRACE_ID,
+    DummySegment,
+    DummySubsegment,
+    _noop_ids_enabled,
+)
 from .models.entity import _copy_tree as _copy_meta
 from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import _refill_ids, _take_id, new_entity_id
+from .models.traceid import _refill_ids, _take_id, new_entity_id, new_trace_id, trace_id_at
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -154,7 +160,7 @@ class AWSXRayRecorder:
         return SegmentContextManager(self, name=name, **segment_kwargs)
 
     def in_subsegment(self, name=None, **subsegment_kwargs):  # type: ignore[no-untyped-def]
-        return SubsegmentContextManager(self, name=name, **subsegment_kwargs)
+        return SubsegmentContextManager(self, name, **subsegment_kwargs)
 
     def begin_segment(self, name=None, traceid=None, parent_id=None, sampling=None):  # type: ignore[no-untyped-def]
         """Begin a segment and make it current; unsampled requests get a :class:`DummySegment`."""
@@ -177,9 +183,39 @@ class AWSXRayRecorder:
                 decision = True
 
         if not decision:
-            segment = DummySegment(seg_name, traceid=traceid)
+            # DummySegment(seg_name, traceid) without the class call and __init__ frame.
+            segment = _new(DummySegment)
+            segment._noop_ids = noop = _noop_ids_enabled()
+            if noop:
+                segment.id = NOOP_ENTITY_ID
+                segment.trace_id = NOOP_TRACE_ID
+            else:
+                segment.id = new_entity_id()
+                segment.trace_id = traceid or new_trace_id()
+            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
+            segment.start_time = _now()
+            segment._open = 0
+            segment._total = 0
+            segment.in_progress = True
+            segment.sampled = False
         else:
-            segment = Segment(seg_name, None, traceid, parent_id)
+            # Segment(seg_name, None, traceid, parent_id) without the class call and __init__ frame.
+            segment = _new(Segment)
+            try:
+                segment.id = _take_id()
+            except IndexError:
+                segment.id = _refill_ids()
+            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
+            segment.start_time = now = _now()
+            segment._open = 0
+            segment._total = 0
+            segment.trace_id = traceid or trace_id_at(now)
+            segment.parent_id = parent_id
+            segment.in_progress = True
+            segment.sampled = True
+            segment._subsegments = None
+            segment.service = None
+            segment._aws_template = None
             self._populate_runtime_context(segment, decision)
         if self._context is self._fast_context:
             self._fast_var.set((segment, _EMPTY))  # Context.put_segment
@@ -248,15 +284,15 @@ class AWSXRayRecorder:
             if stack:
                 parent = stack[0]
                 kind = type(parent)
-                if kind is Subsegment or kind is DummySubsegment:
-                    segment = parent.parent_segment
-                    plain = type(segment) in _PLAIN_SEGMENTS
-                elif kind is Segment or kind is DummySegment:
+                if kind is Segment or kind is DummySegment:
                     segment = parent
-                    plain = True
+                    seg_kind = kind
+                elif kind is Subsegment or kind is DummySubsegment:
+                    segment = parent.parent_segment
+                    seg_kind = type(segment)
                 else:
                     return self._begin_subsegment_helper(name, namespace)
-                if plain:
+                if seg_kind is Segment or (seg_kind is DummySegment and kind is Subsegment):
                     if parent.sampled:
                         # Subsegment(name, namespace, segment) without the class call and __init__ frame.
                         sub = _new(Subsegment)
@@ -272,7 +308,7 @@ class AWSXRayRecorder:
                         sub.in_progress = True
                         sub.sampled = True
                         sub._subsegments = None
-                    else:
+                    else:  # under begin_subsegment_without_sampling: linked, its segment is sent
                         sub = DummySubsegment(segment, name)
                     if not parent.in_progress:
                         parent._check_ended()
@@ -284,6 +320,22 @@ class AWSXRayRecorder:
                         children.append(sub)
                     segment._open += 1
                     segment._total += 1
+                    var.set((sub, stack))
+                    return sub
+                if seg_kind is DummySegment:
+                    # Unsampled: a dummy, not linked into its parent (see DummySegment).
+                    if not parent.in_progress:
+                        parent._check_ended()
+                    sub = _new(DummySubsegment)
+                    if not segment._noop_ids:
+                        sub.id = new_entity_id()
+                        sub.trace_id = segment.trace_id
+                    sub.name = _name_cache.get(name) or sanitize_name(name)
+                    sub.start_time = _now()
+                    sub.parent_id = parent.id
+                    sub.parent_segment = segment
+                    sub.in_progress = True
+                    segment._open += 1
                     var.set((sub, stack))
                     return sub
         return self._begin_subsegment_helper(name, namespace)
@@ -402,17 +454,46 @@ class AWSXRayRecorder:
                     # Most likely first: unsampled at the top of a request, then sampled.
                     if kind is DummySegment or kind is Segment:
                         segment = parent
+                        seg_kind = kind
                     elif kind is Subsegment or kind is DummySubsegment:
                         segment = parent.parent_segment
+                        seg_kind = type(segment)
                     else:
-                        segment = None
-                    seg_kind = type(segment)
+                        seg_kind = None
                     if seg_kind is DummySegment and parent.in_progress:
+                        # Unsampled: a dummy with its class defaults, not linked into its
+                        # parent (see DummySegment); it records nothing, not even exceptions.
                         sub = new(DummySubsegment)
-                        sub.id = NOOP_ENTITY_ID if segment._noop_ids else new_entity_id()
-                        sub.namespace = "dummy"
-                        sub.sampled = False
-                    elif seg_kind is Segment and direct and parent.in_progress:
+                        if not segment._noop_ids:
+                            sub.id = new_entity_id()
+                            sub.trace_id = segment.trace_id
+                        sub.name = clean_name
+                        sub.start_time = now()
+                        sub.parent_id = parent.id
+                        sub.parent_segment = segment
+                        sub.in_progress = True
+                        segment._open += 1
+                        token = var.set((sub, stack))
+                        try:
+                            return wrapped(*args, **kwargs)
+                        finally:
+                            current = var.get()
+                            if current and current[0] is sub and sub.in_progress:
+                                sub.end_time = now()
+                                sub.in_progress = False
+                                # Back to ``stack`` as set(stack) would, without allocating a new
+                                # Token: this frame pushed it, in this same context, and nothing
+                                # replaced it.
+                                if current[1] is stack:
+                                    var.reset(token)
+                                else:
+                                    var.set(current[1])
+                                segment._open -= 1
+                                if not segment.in_progress and segment._open <= 0:
+                                    recorder._send_segment(segment)
+                            else:  # the function changed the context itself: the general path decides
+                                recorder.end_subsegment()
+                    if seg_kind is Segment and direct and parent.in_progress:
                         if parent.sampled:
                             sub = new(Subsegment)
                             try:
@@ -423,12 +504,8 @@ class AWSXRayRecorder:
                             sub.sampled = True
                         else:  # under begin_subsegment_without_sampling
                             sub = new(DummySubsegment)
-                            sub.id = NOOP_ENTITY_ID if _dummy_entities._NOOP else new_entity_id()
-                            sub.namespace = "dummy"
-                            sub.sampled = False
-                    else:
-                        sub = None
-                    if sub is not None:
+                            if not _dummy_entities._NOOP:
+                                sub.id = new_entity_id()
                         sub.name = clean_name
                         sub.start_time = now()
                         sub.parent_id = parent.id
@@ -443,21 +520,7 @@ class AWSXRayRecorder:
                             children.append(sub)
                         segment._open += 1
                         segment._total += 1
-                        var.set((sub, stack))
-                        if seg_kind is DummySegment:
-                            try:
-                                return wrapped(*args, **kwargs)
-                            finally:
-                                current = var.get()
-                                if current and current[0] is sub and sub.in_progress:
-                                    sub.end_time = now()
-                                    sub.in_progress = False
-                                    var.set(current[1])
-                                    segment._open -= 1
-                                    if not segment.in_progress and segment.ready_to_send():
-                                        recorder._send_segment(segment)
-                                else:  # the function changed the context itself: the general path decides
-                                    recorder.end_subsegment()
+                        token = var.set((sub, stack))
                         try:
                             value = wrapped(*args, **kwargs)
                         except Exception as exception:
@@ -469,7 +532,10 @@ class AWSXRayRecorder:
                         if current and current[0] is sub and sub.in_progress:
                             sub.end_time = now()
                             sub.in_progress = False
-                            var.set(current[1])
+                            if current[1] is stack:  # see the unsampled branch
+                                var.reset(token)
+                            else:
+                                var.set(current[1])
                             segment._open -= 1
                             if not segment.in_progress:
                                 if segment.ready_to_send():

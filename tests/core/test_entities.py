@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from fluoro.core.models.facade_segment import FacadeSegment
 from fluoro.core.models.segment import Segment
 from fluoro.core.models.subsegment import Subsegment
@@ -118,3 +120,23 @@ def test_noop_id_setting_is_read_per_segment(monkeypatch) -> None:  # type: igno
     monkeypatch.setenv("AWS_XRAY_NOOP_ID", "true")
     segment = DummySegment("unsampled")
     assert (segment.id, DummySubsegment(segment, "child").id) == (NOOP_ENTITY_ID, NOOP_ENTITY_ID)
+
+
+@pytest.mark.parametrize(("value", "noop"), [(None, True), ("", True), ("true", True), ("FaLsE", False), ("false", False),
+                                             ("0", True)])
+def test_noop_id_setting_matches_getenv(monkeypatch, value, noop) -> None:  # type: ignore[no-untyped-def]
+    """The setting is read from os.environ's storage directly; the answer is getenv's, also
+    when os.environ has been replaced by another mapping."""
+    import os
+
+    from fluoro.core.models.dummy_entities import NOOP_ENTITY_ID, DummySegment, _noop_ids_enabled
+
+    if value is None:
+        monkeypatch.delenv("AWS_XRAY_NOOP_ID", raising=False)
+    else:
+        monkeypatch.setenv("AWS_XRAY_NOOP_ID", value)
+    assert _noop_ids_enabled() is noop
+    assert (DummySegment("s").id == NOOP_ENTITY_ID) is noop
+    replaced = {} if value is None else {"AWS_XRAY_NOOP_ID": "true" if value.lower() == "false" else "false"}
+    monkeypatch.setattr(os, "environ", replaced)
+    assert _noop_ids_enabled() is (not noop if value is not None else True)

@@ -222,6 +222,7 @@ def test_capture_under_an_unsampled_segment_behaves_like_the_general_path(monkey
 
     @recorder.capture("boom")
     def boom() -> None:
+        seen.append(recorder.current_subsegment())
         raise KeyError("x")
 
     segment = recorder.begin_segment("unsampled", sampling=0)
@@ -237,7 +238,7 @@ def test_capture_under_an_unsampled_segment_behaves_like_the_general_path(monkey
     with pytest.raises(KeyError):
         boom()
     assert recorder.get_trace_entity() is segment
-    assert segment.subsegments[-1].name == "boom" and not segment.subsegments[-1].in_progress
+    assert seen[-1].name == "boom" and not seen[-1].in_progress
 
     @recorder.capture("closes_itself")
     def closes_itself() -> None:
@@ -278,3 +279,142 @@ def test_disabling_mid_segment_stops_recording_on_the_fast_paths(recorder, monke
     recorder.end_segment()
     (doc,) = [d for d in recorder.emitter.documents]
     assert [s["name"] for s in doc.get("subsegments", [])] == ["back-on"]
+
+
+@pytest.mark.parametrize("noop_ids", ["true", "false"])
+def test_long_unsampled_segment_does_not_grow(recorder, monkeypatch, noop_ids) -> None:  # type: ignore[no-untyped-def]
+    """Dummies created by the recorder are not linked into their unsampled segment: a
+    long-lived one (a worker's) would otherwise hold every dummy ever created under it.
+    Nothing else holds them either, so each is freed as soon as it ends, without the
+    cyclic collector."""
+    import gc
+    import weakref
+
+    monkeypatch.setenv("AWS_XRAY_NOOP_ID", noop_ids)
+
+    @recorder.capture("captured")
+    def captured() -> weakref.ref:
+        return weakref.ref(recorder.current_subsegment())
+
+    segment = recorder.begin_segment("worker", sampling=0)
+    gc.disable()
+    try:
+        refs = []
+        for _ in range(500):
+            refs.append(captured())
+            with recorder.in_subsegment("block") as block:
+                refs.append(weakref.ref(block))
+            recorder.begin_subsegment("begun")
+            refs.append(weakref.ref(recorder.current_subsegment()))
+            recorder.end_subsegment()
+        del block
+        assert [ref for ref in refs if ref() is not None] == []
+    finally:
+        gc.enable()
+    assert segment.subsegments == [] and segment.get_total_subsegments_size() == 0
+    assert segment.ref_counter.get_current() == 0
+    assert recorder.get_trace_entity() is segment
+    recorder.end_segment()
+    assert recorder.get_trace_entity() is None
+    assert recorder.emitter.documents == []
+
+
+@pytest.mark.parametrize("noop_ids", ["true", "false"])
+def test_unsampled_dummies_nest_and_record_nothing(recorder, monkeypatch, noop_ids) -> None:  # type: ignore[no-untyped-def]
+    """Inside unsampled ``@capture`` calls and ``begin_subsegment``: the current subsegment is
+    a dummy of the right parent and trace, its recording methods are no-ops, and ending pops
+    exactly one level."""
+    from fluoro.core.models.dummy_entities import NOOP_ENTITY_ID, NOOP_TRACE_ID
+
+    monkeypatch.setenv("AWS_XRAY_NOOP_ID", noop_ids)
+    seen: list = []
+
+    @recorder.capture("inner")
+    def inner() -> None:
+        sub = recorder.current_subsegment()
+        seen.append(sub)
+        sub.put_annotation("k", "v")
+        sub.put_metadata("k", {"v": 1})
+        sub.put_http_meta("url", "http://x")
+        sub.add_exception(ValueError("x"), [])
+        recorder.put_annotation("k2", "v")
+        recorder.put_metadata("k2", "v")
+
+    @recorder.capture("outer")
+    def outer() -> None:
+        seen.append(recorder.current_subsegment())
+        inner()
+        assert recorder.current_subsegment() is seen[0]  # inner popped only itself
+
+    segment = recorder.begin_segment("unsampled", sampling=0)
+    begun = recorder.begin_subsegment("begun")
+    assert recorder.current_subsegment() is begun
+    outer()
+    assert recorder.current_subsegment() is begun
+    recorder.end_subsegment()
+    assert recorder.get_trace_entity() is segment
+    outer_sub, inner_sub = seen
+    for sub in (begun, outer_sub, inner_sub):
+        assert type(sub) is DummySubsegment and not sub.sampled and not sub.in_progress
+        assert sub.parent_segment is segment and sub.trace_id == segment.trace_id
+        assert sub.namespace == "dummy" and sub.end_time >= sub.start_time
+        assert not sub.annotations and not sub.metadata and not sub.http and not sub.cause
+        assert sub.serialize() is None and sub.subsegments == []
+    assert (begun.name, outer_sub.name, inner_sub.name) == ("begun", "outer", "inner")
+    assert begun.parent_id == segment.id and outer_sub.parent_id == begun.id and inner_sub.parent_id == outer_sub.id
+    if noop_ids == "true":
+        assert {s.id for s in (segment, begun, outer_sub, inner_sub)} == {NOOP_ENTITY_ID}
+        assert segment.trace_id == NOOP_TRACE_ID
+    else:
+        assert len({s.id for s in (segment, begun, outer_sub, inner_sub)} | {NOOP_ENTITY_ID}) == 5
+        assert segment.trace_id != NOOP_TRACE_ID
+    assert not segment.annotations and not segment.metadata
+    recorder.end_segment()
+    assert recorder.get_trace_entity() is None and recorder.emitter.documents == []
+
+
+def test_unsampled_segment_waits_for_its_open_dummy(recorder) -> None:  # type: ignore[no-untyped-def]
+    """Unlinked dummies still count as open: ending the segment first keeps the context
+    until the last one ends, as with sampled segments."""
+    segment = recorder.begin_segment("unsampled", sampling=0)
+    recorder.begin_subsegment("open")
+    recorder.end_segment()
+    assert not segment.in_progress and not segment.ready_to_send()
+    assert recorder.get_trace_entity() is not segment  # the dummy is still current
+    recorder.end_subsegment()
+    assert segment.ready_to_send() and recorder.get_trace_entity() is None
+
+
+def test_explicit_add_subsegment_still_links_dummies() -> None:
+    segment = DummySegment()
+    sub = DummySubsegment(segment, "child")
+    segment.add_subsegment(sub)
+    assert segment.subsegments == [sub] and sub.parent_id == segment.id
+    assert segment.get_total_subsegments_size() == 1 and not segment.ready_to_send()
+    sub.close()
+    segment.close()
+    assert segment.ready_to_send()
+
+
+@pytest.mark.parametrize("sampling", [None, 0])
+def test_capture_pops_to_what_the_function_left_under_its_subsegment(recorder, caplog, sampling) -> None:  # type: ignore[no-untyped-def]
+    """A captured function that re-rooted the context at its own subsegment
+    (``set_trace_entity``) leaves it at what is under that subsegment now, not at the
+    caller's stack, on the sampled and the unsampled inlined paths alike."""
+
+    @recorder.capture("rerooted")
+    def rerooted() -> None:
+        recorder.set_trace_entity(recorder.current_subsegment())
+
+    @recorder.capture("plain")
+    def plain() -> object:
+        return recorder.current_subsegment()
+
+    segment = recorder.begin_segment("seg", sampling=sampling)
+    outer = recorder.begin_subsegment("outer")
+    assert plain().parent_id == outer.id and recorder.current_subsegment() is outer
+    rerooted()
+    with caplog.at_level(logging.ERROR):
+        assert recorder.get_trace_entity() is None  # nothing was under the re-rooted subsegment
+    recorder.set_trace_entity(segment)
+    recorder.end_segment()

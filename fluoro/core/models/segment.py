@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from random import getrandbits
 
 from ..exceptions.exceptions import SegmentNameMissingException
 from .entity import Entity, _name_cache, sanitize_name
-from .traceid import _refill_ids, _take_id
+from .traceid import _refill_ids, _take_id, trace_id_at
 
 ORIGIN_TRACE_HEADER_ATTR_KEY = "_origin_trace_header"
 
@@ -88,7 +87,7 @@ class Segment(Entity):
         self._open = 0
         self._total = 0
         # The trace id's epoch is the segment's start (one clock read, not two).
-        self.trace_id = traceid or "1-%08x-%024x" % (int(now), getrandbits(96))
+        self.trace_id = traceid or trace_id_at(now)
         self.parent_id = parent_id
         self.in_progress = True
         self.sampled = sampled if not sampled else True

@@ -73,8 +73,12 @@ class SubsegmentContextManager:
         return wrapper
 
     def __enter__(self):  # type: ignore[no-untyped-def]
-        self.subsegment = self.recorder.begin_subsegment(name=self.name, **self.subsegment_kwargs)
-        return self.subsegment
+        kwargs = self.subsegment_kwargs
+        if kwargs:
+            self.subsegment = sub = self.recorder.begin_subsegment(name=self.name, **kwargs)
+        else:  # the usual ``in_subsegment("name")``: a positional call, no keyword dict
+            self.subsegment = sub = self.recorder.begin_subsegment(self.name)
+        return sub
 
     def __exit__(self, exc_type, exc_val, exc_tb) -> None:  # type: ignore[no-untyped-def]
         if self.subsegment is None:
