@@ -59,38 +59,46 @@ def read_documents(
     # as filters: the seconds (cheap to test, and min/max skip row groups) first, then the
     # 64-bit key; (trace_time, hi) then confirm the rest of the id.
     rows = conn.execute(
-        "SELECT trace_time, hi, trace_key, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time"
+        "SELECT trace_time, hi, trace_key, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time,"
+        " chunk_raw, chunk_dict, chunk_file, chunk_pos, chunk_size"
         " FROM segments WHERE trace_time IN (SELECT unnest(?::BIGINT[])) AND trace_key IN (SELECT unnest(?::BIGINT[]))"
         " ORDER BY chunk, off",  # written order: of two versions received together, the later wins
         [sorted({tt for tt, _, _ in wanted}), sorted({key for _, _, key in wanted})],
     ).fetchall()
-    found = [(wanted.get((r[0], r[1], r[2])), *r[3:]) for r in rows]
-    chunks = sorted({int(r[4]) for r in found if r[0] is not None})
-    blobs: dict[int, bytes] = {}
-    if chunks:
-        rows = conn.execute(
+    found = [r for r in rows if (r[0], r[1], r[2]) in wanted]
+    # (chunk, raw size, dictionary, file, position, size) of every chunk the rows need.
+    located = {r[6]: (r[6], r[12], r[13], r[14], r[15], r[16]) for r in found if r[14] is not None}
+    inline = sorted({r[6] for r in found if r[14] is None})
+    data: dict[int, bytes | None] = {}
+    if located and files is not None:
+        wanted_chunks = list(located.values())
+        data.update(zip(located, files.read([(c[3], c[4], c[5]) for c in wanted_chunks])))
+    if inline:  # rows written before segments named their chunk's place, or an in-memory store
+        for chunk, raw_size, dict_id, number, pos, size, blob in conn.execute(
             "SELECT chunk, raw_size, dict, file, pos, size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
             " AND chunk IN (SELECT unnest(?::BIGINT[]))",
-            [chunks[0], chunks[-1], chunks],
-        ).fetchall()
-        outside = [r for r in rows if r[6] is None]
-        read = files.read([(r[3], r[4], r[5]) for r in outside]) if files is not None and outside else []
-        stored = {r[0]: data for r, data in zip(outside, read)}
-        for chunk, raw_size, dict_id, _, _, _, data in rows:
-            if data is None:
-                data = stored.get(chunk)
-                if data is None:  # retention removed it while this read ran
-                    continue
-            blobs[int(chunk)] = (
-                pa.decompress(data, int(raw_size), codec="zstd", asbytes=True)
-                if dict_id is None
-                else decompressors.decompress(conn, int(dict_id), data, int(raw_size))
-            )
+            [inline[0], inline[-1], inline],
+        ).fetchall():
+            located[chunk] = (chunk, raw_size, dict_id, number, pos, size)
+            if blob is None and files is not None and number is not None:
+                blob = files.read([(number, pos, size)])[0]
+            data[chunk] = blob
+    blobs: dict[int, bytes] = {}
+    for chunk, raw_size, dict_id, *_ in located.values():
+        blob = data.get(chunk)
+        if blob is None:  # retention removed it while this read ran
+            continue
+        blobs[chunk] = (
+            pa.decompress(blob, raw_size, codec="zstd", asbytes=True)
+            if dict_id is None
+            else decompressors.decompress(conn, dict_id, blob, raw_size)
+        )
     out = []
-    for trace_id, seg_id, in_progress, received, chunk, off, length, parent_id, start, end in found:
-        blob = blobs.get(chunk) if trace_id is not None else None
+    for tt, hi, key, seg_id, in_progress, received, chunk, off, length, parent_id, start, end, *_ in found:
+        blob = blobs.get(chunk)
         if blob is None:
             continue
+        trace_id = wanted[(tt, hi, key)]
         doc = unpack(blob[off : off + length], trace_id, seg_id, parent_id, start, end)
         out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), doc))
     return out

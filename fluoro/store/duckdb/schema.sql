@@ -28,7 +28,14 @@ CREATE TABLE IF NOT EXISTS segments (
     "user"       VARCHAR,
     chunk        BIGINT NOT NULL,
     off          INTEGER NOT NULL,
-    len          INTEGER NOT NULL
+    len          INTEGER NOT NULL,
+    -- The chunk's raw_size, dict, file, pos and size (see chunks), repeated on its rows so a
+    -- read needs no second query; NULL file: the bytes are inline in chunks (older rows).
+    chunk_raw    INTEGER,
+    chunk_dict   INTEGER,
+    chunk_file   INTEGER,
+    chunk_pos    BIGINT,
+    chunk_size   INTEGER
 );
 
 -- Documents are stored zstd-compressed in chunks of many documents: similar

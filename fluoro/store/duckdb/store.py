@@ -116,6 +116,11 @@ class DuckDBStore:
                     self._db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {sql_type}")
             if "file" not in chunk_columns:
                 self._db.execute("ALTER TABLE chunks ALTER COLUMN data DROP NOT NULL")
+            segment_columns = {r[0] for r in self._db.execute("DESCRIBE segments").fetchall()}
+            for name, sql_type in (("chunk_raw", "INTEGER"), ("chunk_dict", "INTEGER"), ("chunk_file", "INTEGER"),
+                                   ("chunk_pos", "BIGINT"), ("chunk_size", "INTEGER")):  # fmt: skip
+                if name not in segment_columns:
+                    self._db.execute(f"ALTER TABLE segments ADD COLUMN {name} {sql_type}")
             for table in ("segments", "graph_traces"):
                 columns = {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
                 if "trace_id" in columns:

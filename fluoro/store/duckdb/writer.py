@@ -25,6 +25,7 @@ _COLUMNS = ", ".join(
         "trace_key", "id", "parent_id", "is_sub", "in_progress", "trace_time", "start_time", "end_time",
         "received", "name", "origin", "fault", "error", "throttle", "any_throttle", "http_method",
         "http_url", "http_status", "user_agent", "client_ip", "user", "chunk", "off", "len",
+        "chunk_raw", "chunk_dict", "chunk_file", "chunk_pos", "chunk_size",
     )
 )  # fmt: skip
 # The batch carries the trace id as text; the table keeps only its first 32 random bits
@@ -107,6 +108,18 @@ class ChunkWriter:
         seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
         seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
         seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
+        # Each row also names where its chunk's bytes are, so a read needs no second query
+        # (per-chunk values repeat for the chunk's consecutive rows: they cost next to nothing).
+        of_chunk = pa.array([i // step for i in range(n)], pa.int32())
+        nulls = pa.nulls(len(blobs))
+        for name, values in (
+            ("chunk_raw", pa.array(chunk_rows["raw_size"], pa.int32())),
+            ("chunk_dict", pa.array(chunk_rows["dict"], pa.int32())),
+            ("chunk_file", located.get("file", nulls.cast(pa.int32()))),
+            ("chunk_pos", located.get("pos", nulls.cast(pa.int64()))),
+            ("chunk_size", located.get("size", nulls.cast(pa.int32()))),
+        ):
+            seg_tbl = seg_tbl.append_column(name, values.take(of_chunk))
         chunk_tbl = pa.table({
             "chunk": pa.array(chunk_rows["chunk"], pa.int64()),
             "received": pa.array(chunk_rows["received"], pa.float64()),

@@ -75,8 +75,10 @@ def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
             fh.seek(pos)
             data = fh.read(size)
         conn.execute("UPDATE chunks SET data = ?, file = NULL, pos = NULL, size = NULL WHERE chunk = ?", [data, chunk])
-    for column in ("dict", "file", "pos", "size"):  # schema 2's chunks table
+    for column in ("dict", "file", "pos", "size"):  # schema 2's chunks and segments tables
         conn.execute(f"ALTER TABLE chunks DROP COLUMN {column}")
+    for column in ("chunk_raw", "chunk_dict", "chunk_file", "chunk_pos", "chunk_size"):
+        conn.execute(f"ALTER TABLE segments DROP COLUMN {column}")
     conn.execute("ALTER TABLE chunks ALTER COLUMN data SET NOT NULL")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
