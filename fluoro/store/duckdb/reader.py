@@ -141,8 +141,11 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     if query.range_type is TimeRangeType.TRACE_ID:
         window, wparams = "trace_time >= ? AND trace_time < ?", [math.floor(start), end]
         narrow = _narrowed(conn, query, window, wparams)
+        # Up to ``end`` inclusive: TracesProcessedCount's range (``_processed``) reuses the list;
+        # a trace at ``end`` itself is outside the window and filtered out by every query.
         dirty = conn.execute(
-            f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {window}", [mark, *wparams]
+            "SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND trace_time >= ? AND trace_time <= ?",
+            [mark, *wparams],
         ).fetchall()
         live_keys = dirty
     else:
@@ -159,11 +162,18 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     rows = _live_rows(conn, query, live_keys, narrow)
     rows += _table_rows(conn, query, [int(k) for k, _ in dirty], narrow)
     rows.sort(reverse=True, key=lambda r: (r[3], r[1], r[2], r[0]))
-    return _page(conn, query, rows, mark)
+    return _page(conn, query, rows, mark, dirty if query.range_type is TimeRangeType.TRACE_ID else None)
 
 
-def _page(conn: duckdb.DuckDBPyConnection, query: TraceQuery, rows: list[Row], mark: int | None) -> TracePage:
-    """The first ``limit`` of ``rows`` (best first) as a page; ``mark``: the table's watermark, if read."""
+def _page(
+    conn: duckdb.DuckDBPyConnection,
+    query: TraceQuery,
+    rows: list[Row],
+    mark: int | None,
+    dirty: list[tuple[int, int]] | None = None,
+) -> TracePage:
+    """The first ``limit`` of ``rows`` (best first) as a page; ``mark``: the table's watermark, if read;
+    ``dirty``: the window's traces with documents after it (TraceId windows), if known."""
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     matched = query.range_type is not TimeRangeType.TRACE_ID
@@ -171,7 +181,7 @@ def _page(conn: duckdb.DuckDBPyConnection, query: TraceQuery, rows: list[Row], m
         TraceHit(trace_table.trace_id(tt, hi, key), float(sort), float(sort) if matched else None)
         for key, tt, hi, sort in rows
     ]
-    return TracePage(hits, _processed(conn, query, hits, more, mark), more)
+    return TracePage(hits, _processed(conn, query, hits, more, mark, dirty), more)
 
 
 def _after(query: TraceQuery) -> tuple[str, list[Any]]:
@@ -314,7 +324,12 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
 
 
 def _processed(
-    conn: duckdb.DuckDBPyConnection, query: TraceQuery, hits: list[TraceHit], more: bool, mark: int | None
+    conn: duckdb.DuckDBPyConnection,
+    query: TraceQuery,
+    hits: list[TraceHit],
+    more: bool,
+    mark: int | None,
+    window_dirty: list[tuple[int, int]] | None = None,
 ) -> int:
     """Traces looked at for this page, matching or not, counted by their root segments."""
     upper = query.after[0] if query.after else query.end
@@ -326,9 +341,13 @@ def _processed(
             # Summarized traces from the table; traces with newer documents counted live instead.
             sql = f"SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}"
             total = int(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
-            dirty = conn.execute(
-                f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
-            ).fetchall()
+            if window_dirty is not None:  # the page's range lies inside the window
+                first, last = math.floor(lower), upper
+                dirty = [(k, t) for k, t in window_dirty if first <= t <= last]
+            else:
+                dirty = conn.execute(
+                    f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
+                ).fetchall()
             if dirty:
                 keys = "trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
                 keys_params = [min(int(t) for _, t in dirty), max(int(t) for _, t in dirty), [int(k) for k, _ in dirty]]
