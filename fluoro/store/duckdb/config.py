@@ -20,5 +20,5 @@ class DuckDBConfig:
     checkpoint_threshold: str = "256MB"
     # The trace summarizer (trace_table.py) runs every ``summarize_every`` seconds (0: never;
     # trace searches then aggregate segments live), at most ``summarize_segments`` per cycle.
-    summarize_every: float = 0.3
+    summarize_every: float = 1.0
     summarize_segments: int = 100_000

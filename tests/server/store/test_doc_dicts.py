@@ -57,6 +57,17 @@ def read_back(store: DuckDBStore, docs: list[dict[str, Any]]) -> dict[str, bytes
     return {s.id: s.doc for s in got}
 
 
+def write_and_read_back(path: str, docs: list[dict[str, Any]]) -> list[int | None]:
+    """Store ``docs`` in a new file, check every one reads back byte for byte; the chunks' dictionaries."""
+    store = DuckDBStore(DuckDBConfig(path=path, summarize_every=0))
+    try:
+        write_all(store, docs)
+        assert read_back(store, docs) == {d["id"]: json.dumps(d).encode() for d in docs}
+    finally:
+        store.close()
+    return chunk_dicts(path)
+
+
 @pytest.fixture
 def small_training(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doc_dicts, "TRAIN_BYTES", 200_000)
@@ -89,14 +100,7 @@ def test_retraining_keeps_old_chunks_readable(tmp_path: Path, small_training: No
     monkeypatch.setattr(doc_dicts, "RETRAIN_DOCS", 1000)
     rng = random.Random(8)
     docs = [typical(rng) for _ in range(5000)]
-    path = str(tmp_path / "d.duckdb")
-    store = DuckDBStore(DuckDBConfig(path=path, summarize_every=0))
-    try:
-        write_all(store, docs)
-        assert read_back(store, docs) == {d["id"]: json.dumps(d).encode() for d in docs}
-    finally:
-        store.close()
-    used = {d for d in chunk_dicts(path) if d is not None}
+    used = {d for d in write_and_read_back(str(tmp_path / "d.duckdb"), docs) if d is not None}
     assert len(used) >= 3
 
 
@@ -143,11 +147,4 @@ def test_a_failed_batch_does_not_lose_the_new_dictionary(tmp_path: Path, small_t
 def test_bytes_that_are_not_worth_a_dictionary_stay_plain(tmp_path: Path, small_training: None) -> None:
     """Below the training threshold nothing is trained; the file stays readable by older readers' rules."""
     docs = [segment() for _ in range(300)]
-    path = str(tmp_path / "d.duckdb")
-    store = DuckDBStore(DuckDBConfig(path=path, summarize_every=0))
-    try:
-        write_all(store, docs)
-        assert read_back(store, docs) == {d["id"]: json.dumps(d).encode() for d in docs}
-    finally:
-        store.close()
-    assert set(chunk_dicts(path)) == {None}
+    assert set(write_and_read_back(str(tmp_path / "d.duckdb"), docs)) == {None}
