@@ -25,17 +25,14 @@ from .lambda_launcher import check_in_lambda
 from .models import dummy_entities as _dummy_entities
 from .models.default_dynamic_naming import DefaultDynamicNaming
 from .models.dummy_entities import (
-    NOOP_ENTITY_ID,
-    NOOP_TRACE_ID,
     DummySegment,
     DummySubsegment,
-    _noop_ids_enabled,
 )
 from .models.entity import _copy_tree as _copy_meta
 from .models.entity import _name_cache, sanitize_name
 from .models.segment import Segment, SegmentContextManager
 from .models.subsegment import Subsegment, SubsegmentContextManager
-from .models.traceid import _refill_ids, _take_id, new_entity_id, new_trace_id, trace_id_at
+from .models.traceid import _refill_ids, _take_id, new_entity_id
 from .streaming.default_streaming import DefaultStreaming
 from .utils import stacktrace
 
@@ -183,39 +180,9 @@ class AWSXRayRecorder:
                 decision = True
 
         if not decision:
-            # DummySegment(seg_name, traceid) without the class call and __init__ frame.
-            segment = _new(DummySegment)
-            segment._noop_ids = noop = _noop_ids_enabled()
-            if noop:
-                segment.id = NOOP_ENTITY_ID
-                segment.trace_id = NOOP_TRACE_ID
-            else:
-                segment.id = new_entity_id()
-                segment.trace_id = traceid or new_trace_id()
-            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
-            segment.start_time = _now()
-            segment._open = 0
-            segment._total = 0
-            segment.in_progress = True
-            segment.sampled = False
+            segment = DummySegment(seg_name, traceid)
         else:
-            # Segment(seg_name, None, traceid, parent_id) without the class call and __init__ frame.
-            segment = _new(Segment)
-            try:
-                segment.id = _take_id()
-            except IndexError:
-                segment.id = _refill_ids()
-            segment.name = _name_cache.get(seg_name) or sanitize_name(seg_name)
-            segment.start_time = now = _now()
-            segment._open = 0
-            segment._total = 0
-            segment.trace_id = traceid or trace_id_at(now)
-            segment.parent_id = parent_id
-            segment.in_progress = True
-            segment.sampled = True
-            segment._subsegments = None
-            segment.service = None
-            segment._aws_template = None
+            segment = Segment(seg_name, None, traceid, parent_id)
             self._populate_runtime_context(segment, decision)
         if self._context is self._fast_context:
             self._fast_var.set((segment, _EMPTY))  # Context.put_segment

@@ -23,12 +23,11 @@ def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
     return entity.get(name) is True or (status is not None and low <= status < high)
 
 
-def root_segment(trace: Trace, ids: set[Any] | None = None) -> Doc | None:
+def root_segment(trace: Trace) -> Doc | None:
     """The segment that served the request, by the rule every store uses for trace-level filters.
 
     The earliest segment without a parent; else the earliest segment; else the earliest
-    independent subsegment whose parent never arrived.  ``ids`` is accepted for callers
-    that computed it and is not needed.
+    independent subsegment whose parent never arrived.
     """
     real = [s for s in trace.segments if not s.get("inferred") and s.get("type") != "subsegment"]
     for candidates in (

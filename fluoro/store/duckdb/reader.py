@@ -66,25 +66,23 @@ def read_documents(
         [sorted({tt for tt, _, _ in wanted}), sorted({key for _, _, key in wanted})],
     ).fetchall()
     found = [r for r in rows if (r[0], r[1], r[2]) in wanted]
-    # (chunk, raw size, dictionary, file, position, size) of every chunk the rows need.
-    located = {r[6]: (r[6], r[12], r[13], r[14], r[15], r[16]) for r in found if r[14] is not None}
-    inline = sorted({r[6] for r in found if r[14] is None})
+    # Every chunk the rows need: (raw size, dictionary), and its compressed bytes.
+    codec = {r[6]: (r[12], r[13]) for r in found if r[14] is not None}
+    outside = {r[6]: (r[14], r[15], r[16]) for r in found if r[14] is not None}
     data: dict[int, bytes | None] = {}
-    if located and files is not None:
-        wanted_chunks = list(located.values())
-        data.update(zip(located, files.read([(c[3], c[4], c[5]) for c in wanted_chunks])))
+    if outside and files is not None:
+        data.update(zip(outside, files.read(list(outside.values()))))
+    inline = sorted({r[6] for r in found if r[14] is None})
     if inline:  # rows written before segments named their chunk's place, or an in-memory store
-        for chunk, raw_size, dict_id, number, pos, size, blob in conn.execute(
-            "SELECT chunk, raw_size, dict, file, pos, size, data FROM chunks WHERE chunk BETWEEN ? AND ?"
+        for chunk, raw_size, dict_id, blob in conn.execute(
+            "SELECT chunk, raw_size, dict, data FROM chunks WHERE chunk BETWEEN ? AND ?"
             " AND chunk IN (SELECT unnest(?::BIGINT[]))",
             [inline[0], inline[-1], inline],
         ).fetchall():
-            located[chunk] = (chunk, raw_size, dict_id, number, pos, size)
-            if blob is None and files is not None and number is not None:
-                blob = files.read([(number, pos, size)])[0]
+            codec[chunk] = (raw_size, dict_id)
             data[chunk] = blob
     blobs: dict[int, bytes] = {}
-    for chunk, raw_size, dict_id, *_ in located.values():
+    for chunk, (raw_size, dict_id) in codec.items():
         blob = data.get(chunk)
         if blob is None:  # retention removed it while this read ran
             continue

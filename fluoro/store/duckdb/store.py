@@ -110,19 +110,13 @@ class DuckDBStore:
             raise RuntimeError(f"{self.config.path}: schema version {version} is newer than this fluoro knows")
         self._db.execute("BEGIN TRANSACTION")
         try:
-            chunk_columns = {r[0] for r in self._db.execute("DESCRIBE chunks").fetchall()}
-            for name, sql_type in (("dict", "INTEGER"), ("file", "INTEGER"), ("pos", "BIGINT"), ("size", "INTEGER")):
-                if name not in chunk_columns:
-                    self._db.execute(f"ALTER TABLE chunks ADD COLUMN {name} {sql_type}")
-            if "file" not in chunk_columns:
+            if "file" not in self._columns("chunks"):
                 self._db.execute("ALTER TABLE chunks ALTER COLUMN data DROP NOT NULL")
-            segment_columns = {r[0] for r in self._db.execute("DESCRIBE segments").fetchall()}
-            for name, sql_type in (("chunk_raw", "INTEGER"), ("chunk_dict", "INTEGER"), ("chunk_file", "INTEGER"),
-                                   ("chunk_pos", "BIGINT"), ("chunk_size", "INTEGER")):  # fmt: skip
-                if name not in segment_columns:
-                    self._db.execute(f"ALTER TABLE segments ADD COLUMN {name} {sql_type}")
+            self._add_missing("chunks", ("dict", "INTEGER"), ("file", "INTEGER"), ("pos", "BIGINT"), ("size", "INTEGER"))
+            self._add_missing("segments", ("chunk_raw", "INTEGER"), ("chunk_dict", "INTEGER"), ("chunk_file", "INTEGER"),
+                              ("chunk_pos", "BIGINT"), ("chunk_size", "INTEGER"))  # fmt: skip
             for table in ("segments", "graph_traces"):
-                columns = {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
+                columns = self._columns(table)
                 if "trace_id" in columns:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN hi UINTEGER")
                     self._db.execute(f"UPDATE {table} SET hi = ('0x' || substr(trace_id, 12, 8))::UINTEGER")
@@ -140,6 +134,16 @@ class DuckDBStore:
             log.info("%s: schema %s -> %s", self.config.path, version, SCHEMA_VERSION)
         if version == "1":
             log.info("%s: the trace table fills in the background", self.config.path)
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[0] for r in self._db.execute(f"DESCRIBE {table}").fetchall()}
+
+    def _add_missing(self, table: str, *columns: tuple[str, str]) -> None:
+        """Add the (name, type) columns ``table`` lacks (nullable: older rows have no value)."""
+        present = self._columns(table)
+        for name, sql_type in columns:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     def summarize(self) -> tuple[int, bool]:
         """One summarizer cycle: (segments summarized, caught up with everything committed)."""

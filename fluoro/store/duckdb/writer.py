@@ -95,40 +95,36 @@ class ChunkWriter:
             chunk_rows["data"].append(
                 pa.compress(raw, codec="zstd", asbytes=True) if dict_id is None else compressor.compress(raw)
             )
-        located: dict[str, pa.Array] = {}
-        if self.files is not None and blobs:
-            # Durable before the transaction that references them commits (doc_files).
+        # Where each chunk's bytes are: in the files beside the database, durable before the
+        # transaction that references them commits (doc_files), or inline (in-memory stores).
+        count = len(blobs)
+        number: int | None = None
+        positions: list[int] | list[None] = [None] * count
+        outside = False
+        if self.files is not None and count:
             number, positions = self.files.append(blobs)
-            located = {
-                "file": pa.array([number] * len(blobs), pa.int32()),
-                "pos": pa.array(positions, pa.int64()),
-                "size": pa.array([len(b) for b in blobs], pa.int32()),
-                "data": pa.nulls(len(blobs), pa.binary()),
-            }
+            outside = True
+        place = {
+            "raw_size": pa.array(chunk_rows["raw_size"], pa.int32()),
+            "dict": pa.array(chunk_rows["dict"], pa.int32()),
+            "file": pa.array([number] * count, pa.int32()),
+            "pos": pa.array(positions, pa.int64()),
+            "size": pa.array([len(b) for b in blobs] if outside else [None] * count, pa.int32()),
+        }
         seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
         seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
         seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
         # Each row also names where its chunk's bytes are, so a read needs no second query
         # (per-chunk values repeat for the chunk's consecutive rows: they cost next to nothing).
         of_chunk = pa.array([i // step for i in range(n)], pa.int32())
-        nulls = pa.nulls(len(blobs))
-        for name, values in (
-            ("chunk_raw", pa.array(chunk_rows["raw_size"], pa.int32())),
-            ("chunk_dict", pa.array(chunk_rows["dict"], pa.int32())),
-            ("chunk_file", located.get("file", nulls.cast(pa.int32()))),
-            ("chunk_pos", located.get("pos", nulls.cast(pa.int64()))),
-            ("chunk_size", located.get("size", nulls.cast(pa.int32()))),
-        ):
-            seg_tbl = seg_tbl.append_column(name, values.take(of_chunk))
+        for column, name in (("chunk_raw", "raw_size"), ("chunk_dict", "dict"), ("chunk_file", "file"),
+                             ("chunk_pos", "pos"), ("chunk_size", "size")):  # fmt: skip
+            seg_tbl = seg_tbl.append_column(column, place[name].take(of_chunk))
         chunk_tbl = pa.table({
             "chunk": pa.array(chunk_rows["chunk"], pa.int64()),
             "received": pa.array(chunk_rows["received"], pa.float64()),
-            "raw_size": pa.array(chunk_rows["raw_size"], pa.int32()),
-            "dict": pa.array(chunk_rows["dict"], pa.int32()),
-            "file": located.get("file", pa.nulls(len(blobs), pa.int32())),
-            "pos": located.get("pos", pa.nulls(len(blobs), pa.int64())),
-            "size": located.get("size", pa.nulls(len(blobs), pa.int32())),
-            "data": located.get("data", pa.array(blobs, pa.binary())),
+            **place,
+            "data": pa.nulls(count, pa.binary()) if outside else pa.array(blobs, pa.binary()),
         })  # fmt: skip
         ann_tbl = batch.annotations
         conn = self.conn
