@@ -96,9 +96,8 @@ def spawn(port: int, store: str, *extra: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` plus its children (the UDP receiver process)."""
-    total = 0.0
+def _family(pid: int) -> list[int]:
+    """``pid`` and its children (the UDP receiver process)."""
     pids = [pid]
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():  # children are listed per thread
@@ -108,7 +107,39 @@ def rss_mb(pid: int) -> float:
                 pass
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def cpu_by_thread(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every thread of ``pid`` and its children, by name.
+
+    Names are "process/thread" (threads named alike are summed), so a benchmark can say
+    where the CPU budget of the two cores goes.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for p in _family(pid):
+        try:
+            proc = Path(f"/proc/{p}/comm").read_text().strip()
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            key = f"{'child ' if p != pid else ''}{proc}/{name}"
+            out[key] = out.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` plus its children (the UDP receiver process)."""
+    total = 0.0
+    for p in _family(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

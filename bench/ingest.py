@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import HEADER, db_usage, dumps, free_port, machine, metrics, rss_mb, spawn, typical_segment  # noqa: E402
+from bench._common import HEADER, cpu_by_thread, db_usage, dumps, free_port, machine, metrics, rss_mb, spawn, typical_segment  # noqa: E402
 
 POOL = 20_000  # pre-encoded distinct datagrams; ids are rewritten per send to stay unique
 
 
-def _sender(port: int, rate: float, seconds: float, seed: int, out: mp.Queue[int]) -> None:
+def _sender(port: int, rate: float, seconds: float, seed: int, out: mp.Queue[tuple[int, float]]) -> None:
     rng = random.Random(seed)
     now = time.time()
     pool = [HEADER + dumps(typical_segment(rng, now)) for _ in range(POOL)]
@@ -58,7 +58,7 @@ def _sender(port: int, rate: float, seconds: float, seed: int, out: mp.Queue[int
             sent += 1
         if rate > 0:
             time.sleep(0.001)
-    out.put(sent)
+    out.put((sent, time.process_time()))
 
 
 def _visibility_probe(port: int, stop: threading.Event, latencies: list[float]) -> None:
@@ -96,15 +96,16 @@ def run(rate: float, seconds: float, probe: bool) -> dict[str, float]:
     prober = threading.Thread(target=_visibility_probe, args=(port, stop, latencies), daemon=True)
     if probe:
         prober.start()
-    q: mp.Queue[int] = mp.Queue()
+    q: mp.Queue[tuple[int, float]] = mp.Queue()
     sender = mp.Process(target=_sender, args=(port, rate, seconds, 1, q))
     peak_rss = 0.0
+    cpu_before = cpu_by_thread(proc.pid)
     t0 = time.perf_counter()
     sender.start()
     while sender.is_alive():
         peak_rss = max(peak_rss, rss_mb(proc.pid))
         time.sleep(0.2)
-    sent = q.get()
+    sent, sender_cpu = q.get()
     send_seconds = time.perf_counter() - t0
     stop.set()
     # Wait for the queue to drain.
@@ -120,6 +121,7 @@ def run(rate: float, seconds: float, probe: bool) -> dict[str, float]:
     if probe:
         prober.join(15)
     m = metrics(port)
+    cpu_after = cpu_by_thread(proc.pid)
     proc.terminate()
     proc.wait(60)
     size, used = db_usage(db)
@@ -131,6 +133,12 @@ def run(rate: float, seconds: float, probe: bool) -> dict[str, float]:
         "used_bytes_per_segment": used / max(stored, 1),
         "flush_p_mean_ms": 1000 * m["fluoro_flush_seconds_sum"] / max(m["fluoro_flush_seconds_count"], 1),
     }  # fmt: skip
+    # Where the two cores went, in CPU seconds per stored segment (µs) and in % of one core.
+    spent = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+    spent["sender"] = sender_cpu
+    for name, secs in sorted(spent.items(), key=lambda kv: -kv[1]):
+        if secs >= 0.05:
+            result[f"cpu_us_per_seg {name}"] = 1e6 * secs / max(stored, 1)
     if latencies:
         lat = sorted(latencies)
         result["visible_p50_s"] = statistics.median(lat)
@@ -147,13 +155,14 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=20)
     parser.add_argument("--skip-max", action="store_true")
     parser.add_argument("--skip-sustained", action="store_true")
+    parser.add_argument("--no-probe", action="store_true", help="no visibility probe (its queries cost CPU too)")
     args = parser.parse_args()
     print(f"# bench/ingest.py on {machine()}")
     if not args.skip_max:
         r = run(0, args.max_seconds, probe=False)
         print("max:", json.dumps({k: round(v, 3) for k, v in r.items()}))
     if not args.skip_sustained:
-        r = run(args.rate, args.seconds, probe=True)
+        r = run(args.rate, args.seconds, probe=not args.no_probe)
         print(f"sustained {args.rate:.0f}/s:", json.dumps({k: round(v, 3) for k, v in r.items()}))
 
 

@@ -105,6 +105,21 @@ def _yield_to_receiver(nice: int = 3) -> None:
         pass
 
 
+def _name_os_threads() -> None:
+    """Give the server's threads their Python names at the OS level too, so ``top -H``,
+    ``ps -L`` and /proc show which one spends the CPU (fluoro-writer, fluoro-summarizer…)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        setname = ctypes.CDLL("libc.so.6").pthread_setname_np
+    except (OSError, AttributeError):
+        return
+    setname.argtypes = [ctypes.c_ulong, ctypes.c_char_p]
+    for thread in threading.enumerate():
+        if thread.ident is not None and thread.name.startswith("fluoro-"):
+            setname(thread.ident, thread.name.encode()[:15])  # the kernel keeps 15 bytes
+
+
 class FluoroServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -170,6 +185,8 @@ class FluoroServer:
             # Small batches: each is one long stretch of Python, and ingest threads wait for the GIL.
             self.rollup = GraphRollup(self.store, interval=cfg.graph_interval, batch_traces=250)
             self.rollup.start()
+            if cfg.udp_process:
+                _name_os_threads()
             ctx = ApiContext(
                 self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store(),
                 graphs=GraphQueries(self.store),
