@@ -25,7 +25,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import HEADER, cpu_by_thread, db_usage, dumps, free_port, machine, metrics, rss_mb, spawn, typical_segment  # noqa: E402
+from bench._common import (  # noqa: E402
+    HEADER,
+    cpu_by_thread,
+    db_usage,
+    dumps,
+    free_port,
+    machine,
+    metrics,
+    rss_mb,
+    spawn,
+    typical_segment,
+)
 
 POOL = 20_000  # pre-encoded distinct datagrams; ids are rewritten per send to stay unique
 
