@@ -73,14 +73,20 @@ def read_documents(
     if outside and files is not None:
         data.update(zip(outside, files.read(list(outside.values()))))
     inline = sorted({r[6] for r in found if r[14] is None})
-    if inline:  # rows written before segments named their chunk's place, or an in-memory store
-        for chunk, raw_size, dict_id, blob in conn.execute(
-            "SELECT chunk, raw_size, dict, data FROM chunks WHERE chunk BETWEEN ? AND ?"
+    if inline:  # an in-memory store, or rows written before segments named their chunk's place
+        in_files: dict[int, tuple[int, int, int]] = {}
+        for chunk, raw_size, dict_id, blob, number, pos, size in conn.execute(
+            "SELECT chunk, raw_size, dict, data, file, pos, size FROM chunks WHERE chunk BETWEEN ? AND ?"
             " AND chunk IN (SELECT unnest(?::BIGINT[]))",
             [inline[0], inline[-1], inline],
         ).fetchall():
             codec[chunk] = (raw_size, dict_id)
-            data[chunk] = blob
+            if number is not None:
+                in_files[chunk] = (number, pos, size)
+            else:
+                data[chunk] = blob
+        if in_files and files is not None:
+            data.update(zip(in_files, files.read(list(in_files.values()))))
     blobs: dict[int, bytes] = {}
     for chunk, (raw_size, dict_id) in codec.items():
         blob = data.get(chunk)

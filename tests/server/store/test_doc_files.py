@@ -93,6 +93,25 @@ def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
         store.close()
 
 
+def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: Path) -> None:
+    # Files written while chunks already lived in the files but segments rows did not yet
+    # repeat where (their chunk_* columns came as NULLs): the read looks the place up.
+    path = str(tmp_path / "t.duckdb")
+    docs = [segment() for _ in range(200)]
+    store = open_store(path)
+    store.write(batch_of(*docs))
+    store.close()
+    conn = duckdb.connect(path)
+    conn.execute("UPDATE segments SET chunk_raw = NULL, chunk_dict = NULL, chunk_file = NULL,"
+                 " chunk_pos = NULL, chunk_size = NULL")  # fmt: skip
+    conn.close()
+    store = open_store(path)
+    try:
+        assert docs_by_id(store, docs) == expected(docs)
+    finally:
+        store.close()
+
+
 def test_retention_deletes_files_no_chunk_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doc_files, "ROLL_BYTES", 1)  # a new file for every batch
     path = str(tmp_path / "t.duckdb")
