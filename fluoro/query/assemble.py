@@ -44,6 +44,8 @@ class Trace:
     size: int
     # The stored version chosen for every document id: what trace-level filters read.
     latest: list[StoredDocument] = field(default_factory=list)
+    # id(segment) -> ``walk(segment)`` as assembled, for the trace graph (``trace_nodes.build``).
+    walks: dict[int, list[Doc]] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -169,8 +171,10 @@ def assemble(trace_id: str, stored: Sequence[StoredDocument]) -> Trace:
     real = segments + orphans
     called = {s.get("parent_id") for s in segments}
     inferred: list[Doc] = []
+    walks: dict[int, list[Doc]] = {}
     for top in real:
-        for entity in walk(top):
+        walks[id(top)] = found = walk(top)
+        for entity in found:
             if entity is top and top in segments:
                 continue
             if entity.get("namespace") in ("aws", "remote") and entity.get("id") not in called:
@@ -180,4 +184,6 @@ def assemble(trace_id: str, stored: Sequence[StoredDocument]) -> Trace:
     inferred = [d for d in inferred if d["id"] not in given]
     out = sorted(real, key=lambda s: s.get("start_time", 0)) + inferred
     latest = [s for _, s in chosen]
-    return Trace(trace_id, out, revision=len(stored), size=sum(len(s.doc) for s in stored), latest=latest)
+    for doc in inferred:
+        walks[id(doc)] = [doc]
+    return Trace(trace_id, out, revision=len(stored), size=sum(len(s.doc) for s in stored), latest=latest, walks=walks)

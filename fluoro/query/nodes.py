@@ -32,7 +32,7 @@ Rules (backend.md section 4, checked against the published outputs):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 from fluoro.query.assemble import http_status, infer_origin, walk
 
@@ -44,9 +44,8 @@ LINK = "link"
 OK, ERROR, THROTTLE, FAULT = "ok", "error", "throttle", "fault"
 
 
-@dataclass(frozen=True, order=True)
-class NodeKey:
-    """What makes two requests land on the same node of the map."""
+class NodeKey(NamedTuple):
+    """What makes two requests land on the same node of the map (a tuple: built and hashed per entity)."""
 
     name: str
     type: str | None = None

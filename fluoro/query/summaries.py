@@ -99,7 +99,9 @@ def summarize(
         summary["ResponseTime"] = round(root["end_time"] - root["start_time"], 3)
     summary["HasFault"] = bool(root and _flag(root, "fault", 500, 600))
     summary["HasError"] = bool(root and _flag(root, "error", 400, 500))
-    summary["HasThrottle"] = any(_flag(e, "throttle", 429, 430) for _, found in entities for e in found)
+    summary["HasThrottle"] = any(
+        e.get("throttle") is True or http_status(e) == 429 for found in graph.entities for e in found
+    )
     summary["IsPartial"] = any(s.get("in_progress") is True for s in trace.segments)
     summary["Http"] = _http(root) if root else {}
     annotations: dict[str, list[dict[str, Any]]] = {}

@@ -13,7 +13,7 @@ this module adds what filters need on top: the documents behind each node and ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from fluoro.query.assemble import Doc, Trace, walk
 from fluoro.query.nodes import called_node, segment_node
@@ -23,8 +23,9 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
-class NodeId:
+class NodeId(NamedTuple):
+    """A node as filters and root causes name it (a tuple: built and hashed per entity)."""
+
     name: str
     type: str | None
     account_id: str | None
@@ -43,11 +44,8 @@ def node_id(segment: Doc, by_id: dict[str, Doc] | None = None) -> NodeId:
 
     An inferred segment takes the node of the call it stands for: its parent subsegment.
     """
-    key = segment_node(segment)
     parent = (by_id or {}).get(str(segment.get("parent_id"))) if segment.get("inferred") else None
-    if parent is not None:
-        key = called_node(parent)
-    return NodeId(key.name, key.type, key.account)
+    return NodeId(*(segment_node(segment) if parent is None else called_node(parent)))
 
 
 @dataclass
@@ -85,8 +83,9 @@ def build(trace: Trace) -> TraceGraph:
     graph = TraceGraph(trace.segments)
     ids = graph.node_ids
     owner, by_id = graph.owner, graph.by_id
+    walks = trace.walks
     for segment in trace.segments:
-        found = walk(segment)
+        found = walks.get(id(segment)) or walk(segment)
         graph.entities.append(found)
         for entity in found:
             owner[id(entity)] = segment

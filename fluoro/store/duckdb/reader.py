@@ -21,7 +21,7 @@ from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage,
 from fluoro.store.duckdb import trace_table
 from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles
-from fluoro.store.duckdb.doc_markers import unpack
+from fluoro.store.duckdb.doc_markers import needs_parent, restore_parent, unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
 from fluoro.store.duckdb.narrow_sql import narrow_condition
 from fluoro.store.duckdb.trace_table import DERIVED
@@ -45,6 +45,12 @@ _AFTER = (
 _DONE = "CASE WHEN partial THEN last_done ELSE last_end END"
 
 
+# Semi-joins on list parameters become hash joins whose keys are pushed into the scan as
+# filters: the seconds (cheap to test, and min/max skip row groups) first, then the 64-bit
+# key; (trace_time, hi) then confirm the rest of the id.
+_BY_IDS = "trace_time IN (SELECT unnest(?::BIGINT[])) AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+
+
 def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
@@ -55,24 +61,20 @@ def read_documents(
     wanted = {trace_table.id_parts(t): t for t in set(trace_ids)}
     if not wanted:
         return []
-    # Semi-joins on list parameters become hash joins whose keys are pushed into the scan
-    # as filters: the seconds (cheap to test, and min/max skip row groups) first, then the
-    # 64-bit key; (trace_time, hi) then confirm the rest of the id.
     rows = conn.execute(
-        "SELECT trace_time, hi, trace_key, id, in_progress, received, chunk, off, len, parent_id, start_time, end_time,"
-        " chunk_raw, chunk_dict, chunk_file, chunk_pos, chunk_size"
-        " FROM segments WHERE trace_time IN (SELECT unnest(?::BIGINT[])) AND trace_key IN (SELECT unnest(?::BIGINT[]))"
+        "SELECT trace_time, hi, trace_key, id, in_progress, received, chunk, off, len, start_time, end_time,"
+        f" chunk_raw, chunk_dict, chunk_file, chunk_pos, chunk_size FROM segments WHERE {_BY_IDS}"
         " ORDER BY chunk, off",  # written order: of two versions received together, the later wins
-        [sorted({tt for tt, _, _ in wanted}), sorted({key for _, _, key in wanted})],
+        ids_params := [sorted({tt for tt, _, _ in wanted}), sorted({key for _, _, key in wanted})],
     ).fetchall()
     found = [r for r in rows if (r[0], r[1], r[2]) in wanted]
     # Every chunk the rows need: (raw size, dictionary), and its compressed bytes.
-    codec = {r[6]: (r[12], r[13]) for r in found if r[14] is not None}
-    outside = {r[6]: (r[14], r[15], r[16]) for r in found if r[14] is not None}
+    codec = {r[6]: (r[11], r[12]) for r in found if r[13] is not None}
+    outside = {r[6]: (r[13], r[14], r[15]) for r in found if r[13] is not None}
     data: dict[int, bytes | None] = {}
     if outside and files is not None:
         data.update(zip(outside, files.read(list(outside.values()))))
-    inline = sorted({r[6] for r in found if r[14] is None})
+    inline = sorted({r[6] for r in found if r[13] is None})
     if inline:  # an in-memory store, or rows written before segments named their chunk's place
         in_files: dict[int, tuple[int, int, int]] = {}
         for chunk, raw_size, dict_id, blob, number, pos, size in conn.execute(
@@ -98,13 +100,27 @@ def read_documents(
             else decompressors.decompress(conn, dict_id, blob, raw_size)
         )
     out = []
-    for tt, hi, key, seg_id, in_progress, received, chunk, off, length, parent_id, start, end, *_ in found:
+    older: list[tuple[int, int, int]] = []  # (index in out, chunk, off) of documents with a parent marker
+    for tt, hi, key, seg_id, in_progress, received, chunk, off, length, start, end, *_ in found:
         blob = blobs.get(chunk)
         if blob is None:
             continue
         trace_id = wanted[(tt, hi, key)]
-        doc = unpack(blob[off : off + length], trace_id, seg_id, parent_id, start, end)
+        doc = unpack(blob[off : off + length], trace_id, seg_id, start, end)
+        if needs_parent(doc):
+            older.append((len(out), chunk, off))
         out.append(StoredDocument(trace_id, seg_id, bool(in_progress), float(received), doc))
+    if older:
+        parents = {
+            (chunk, off): parent
+            for chunk, off, parent in conn.execute(
+                f"SELECT chunk, off, parent_id FROM segments WHERE {_BY_IDS} AND parent_id IS NOT NULL", ids_params
+            ).fetchall()
+        }
+        for i, chunk, off in older:
+            stored = out[i]
+            doc = restore_parent(stored.doc, parents.get((chunk, off)))
+            out[i] = StoredDocument(stored.trace_id, stored.id, stored.in_progress, stored.received, doc)
     return out
 
 

@@ -63,7 +63,6 @@ class ChunkWriter:
                 seg["doc"].to_pylist(),
                 seg["trace_id"].to_pylist(),
                 seg["id"].to_pylist(),
-                seg["parent_id"].to_pylist(),
                 seg["start_time"].to_pylist(),
                 seg["end_time"].to_pylist(),
             )

@@ -10,8 +10,9 @@ from typing import Any
 
 import duckdb
 import pytest
+import zstandard
 
-from fluoro.store.duckdb import DuckDBConfig, DuckDBStore, doc_files
+from fluoro.store.duckdb import DuckDBConfig, DuckDBStore, doc_files, doc_markers
 
 from ..helpers_docs import segment
 from .test_conformance import batch_of
@@ -108,6 +109,48 @@ def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: 
     store = open_store(path)
     try:
         assert docs_by_id(store, docs) == expected(docs)
+    finally:
+        store.close()
+
+
+def test_documents_stored_with_a_parent_marker_get_their_parent_id_back(tmp_path: Path) -> None:
+    # Earlier versions replaced the parent id in the text by a marker byte as well.
+    path = str(tmp_path / "t.duckdb")
+    parent = segment()
+    children = [segment(trace_id=parent["trace_id"], parent_id=parent["id"]) for _ in range(5)]
+    store = open_store(path)
+    store.write(batch_of(parent, *children))
+    store.close()
+    conn = duckdb.connect(path)
+    rewritten = 0
+    for chunk, number, pos, size, raw_size, dict_id in conn.execute(
+        "SELECT chunk, file, pos, size, raw_size, dict FROM chunks"
+    ).fetchall():
+        with open(os.path.join(doc_files.docs_dir(path), f"{number:08d}.zst"), "rb") as fh:
+            fh.seek(pos)
+            blob = fh.read(size)
+        assert dict_id is None  # too few documents for a dictionary
+        raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=raw_size)
+        older = raw.replace(parent["id"].encode(), doc_markers.PARENT_ID)
+        rewritten += older.count(doc_markers.PARENT_ID)
+        # Same length: every replaced id is 16 bytes, the marker 1, so shift offsets like the old writer.
+        rows = conn.execute("SELECT id, off, len FROM segments WHERE chunk = ? ORDER BY off", [chunk]).fetchall()
+        pieces, at = [], 0
+        for seg_id, off, length in rows:
+            piece = raw[off : off + length].replace(parent["id"].encode(), doc_markers.PARENT_ID)
+            conn.execute("UPDATE segments SET off = ?, len = ? WHERE chunk = ? AND id = ?", [at, len(piece), chunk, seg_id])
+            pieces.append(piece)
+            at += len(piece)
+        data = zstandard.ZstdCompressor().compress(b"".join(pieces))
+        conn.execute("UPDATE chunks SET data = ?, file = NULL, pos = NULL, size = NULL, raw_size = ? WHERE chunk = ?",
+                     [data, at, chunk])  # fmt: skip
+        conn.execute("UPDATE segments SET chunk_raw = NULL, chunk_dict = NULL, chunk_file = NULL, chunk_pos = NULL,"
+                     " chunk_size = NULL WHERE chunk = ?", [chunk])  # fmt: skip
+    conn.close()
+    assert rewritten == 5
+    store = open_store(path)
+    try:
+        assert docs_by_id(store, [parent, *children]) == expected([parent, *children])
     finally:
         store.close()
 

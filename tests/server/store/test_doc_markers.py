@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fluoro.store.duckdb.doc_markers import pack, unpack
+from fluoro.store.duckdb.doc_markers import PARENT_ID, needs_parent, pack, restore_parent, unpack
 
 hex16 = st.text("0123456789abcdef", min_size=16, max_size=16)
 times = st.one_of(
@@ -45,22 +45,26 @@ def test_round_trip_is_exact(trace_hex: str, seg_id: str, parent_id: str | None,
     body["subsegments"] = [{"id": parent_id or seg_id, "start_time": start, "end_time": end or start}]
     doc = json.dumps(body, ensure_ascii=False).encode()
     column_start = float(body["start_time"])  # type: ignore[arg-type]
-    packed = pack(doc, trace_id, seg_id, parent_id, column_start, end)
-    assert unpack(packed, trace_id, seg_id, parent_id, column_start, end) == doc
+    packed = pack(doc, trace_id, seg_id, column_start, end)
+    assert not needs_parent(packed)
+    assert unpack(packed, trace_id, seg_id, column_start, end) == doc
+    if parent_id:  # what earlier versions stored: the parent id as a marker too
+        older = packed.replace(parent_id.encode(), PARENT_ID)
+        assert restore_parent(unpack(older, trace_id, seg_id, column_start, end), parent_id) == doc
 
 
 def test_markers_shrink_what_they_replace() -> None:
     doc = json.dumps({"id": "a" * 16, "trace_id": "1-5f84c7a1-" + "b" * 24, "parent_id": "c" * 16,
                       "start_time": 1795918601.9447718, "end_time": 1795918602.1541667}).encode()  # fmt: skip
-    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, "c" * 16, 1795918601.9447718, 1795918602.1541667)
+    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1795918601.9447718, 1795918602.1541667)
     assert (
         packed
-        == b'{"id": "\x01", "trace_id": "\x00", "parent_id": "\x02", "start_time": \x03, "end_time": \x04}'
+        == b'{"id": "\x01", "trace_id": "\x00", "parent_id": "cccccccccccccccc", "start_time": \x03, "end_time": \x04}'
     )
 
 
 def test_a_time_written_differently_is_left_alone() -> None:
     doc = b'{"id":"aaaaaaaaaaaaaaaa","start_time":1.7e9,"end_time":1700000001}'
-    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, None, 1.7e9, 1700000001.0)
+    packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0)
     assert b"1.7e9" in packed and b"1700000001" in packed
-    assert unpack(packed, "1-5f84c7a1-" + "b" * 24, "a" * 16, None, 1.7e9, 1700000001.0) == doc
+    assert unpack(packed, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0) == doc
