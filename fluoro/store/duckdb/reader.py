@@ -99,7 +99,7 @@ def read_documents(
             if dict_id is None
             else decompressors.decompress(conn, dict_id, blob, raw_size)
         )
-    out = []
+    out: list[StoredDocument] = []
     older: list[tuple[int, int, int]] = []  # (index in out, chunk, off) of documents with a parent marker
     for tt, hi, key, seg_id, in_progress, received, chunk, off, length, start, end, *_ in found:
         blob = blobs.get(chunk)
