@@ -153,9 +153,10 @@ def assemble(trace_id: str, stored: Sequence[StoredDocument]) -> Trace:
     segments = [d for d in docs if d.get("type") != "subsegment"]
     pending = sorted((d for d in docs if d.get("type") == "subsegment"), key=lambda d: d.get("start_time", 0))
     index: dict[str, Doc] = {}
-    for seg in segments:
-        for entity in walk(seg):
-            index.setdefault(str(entity.get("id")), entity)
+    if pending:  # independent subsegments to nest: every entity by id (most traces have none)
+        for seg in segments:
+            for entity in walk(seg):
+                index.setdefault(str(entity.get("id")), entity)
     progress = True
     while pending and progress:
         progress = False
