@@ -9,6 +9,13 @@ one row per node (every segment, orphaned subsegment and inferred segment,
 keyed as the evaluator keys it) and one per distinct (source, destination)
 call pair, each with the flags some of its entities carry (``has_flag``, as
 the entity scopes read them).
+
+Trace-level keywords that need the assembled trace get facts too, so that a
+search for a rare value does not assemble every trace of the window: one
+``FACT_ATTR`` row per distinct value of ``resource.arn``, ``instance.id`` and
+``availabilityzone`` (``type`` names the keyword, ``name`` holds the value, as
+``evaluate.segment_attribute_values`` reads them), and one ``inferred`` row
+when the trace has an inferred segment.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from fluoro.query.assemble import Doc, Trace
+from fluoro.query.filters.evaluate import SEGMENT_ATTRIBUTES, has_inferred, segment_attribute_values
 from fluoro.query.rootcause import has_flag
 from fluoro.query.trace_nodes import NodeId, build
-from fluoro.store.api import FACT_EDGE, FACT_NODE, FACT_OPAQUE, NodeFact
+from fluoro.store.api import FACT_ATTR, FACT_EDGE, FACT_NODE, FACT_OPAQUE, NodeFact
 
 _FLAGS = ("fault", "error", "throttle")
 OPAQUE = NodeFact(FACT_OPAQUE)
@@ -44,4 +52,9 @@ def node_facts(trace: Trace) -> list[NodeFact]:
     for (src, dst), docs in calls.items():
         out.append(NodeFact(FACT_EDGE, src.name, src.type, src.account_id, dst.name, dst.type, dst.account_id,
                             *_flags(docs)))  # fmt: skip
+    for field in SEGMENT_ATTRIBUTES:
+        for value in dict.fromkeys(segment_attribute_values(trace, field)):
+            out.append(NodeFact(FACT_ATTR, value, field))
+    if has_inferred(trace):
+        out.append(NodeFact(FACT_ATTR, "", "inferred"))
     return out

@@ -193,8 +193,9 @@ class Capabilities:
     narrows: bool = False
 
 
-# ``NodeFact.kind``: a service node, a call edge, or "facts unknown: never narrow this trace".
-FACT_NODE, FACT_EDGE, FACT_OPAQUE = 0, 1, 2
+# ``NodeFact.kind``: a service node, a call edge, "facts unknown: never narrow this trace",
+# or a trace-level attribute (``type`` names it, ``name`` holds a value: see node_facts).
+FACT_NODE, FACT_EDGE, FACT_OPAQUE, FACT_ATTR = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

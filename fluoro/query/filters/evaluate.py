@@ -247,7 +247,7 @@ def _trace_flag(view: TraceView, name: str) -> bool:
     if name == "partial":
         return any(r.in_progress for r in view.rows)
     if name == "inferred":
-        return any(s.get("inferred") is True for s in view.trace.segments)
+        return has_inferred(view.trace)
     raise ValueError(name)
 
 
@@ -264,11 +264,25 @@ def _trace_value(view: TraceView, field: str) -> Any:
     raise ValueError(field)
 
 
+# Trace-level string keywords read from the trace's segments (not its inferred ones).
+SEGMENT_ATTRIBUTES = ("availabilityzone", "instance.id", "resource.arn")
+
+
+def segment_attribute_values(trace: Trace, field: str) -> list[str]:
+    """The values a trace-level ``field`` of ``SEGMENT_ATTRIBUTES`` compares against."""
+    return [v for s in trace.segments if not s.get("inferred") for v in _segment_strings(s, field)]
+
+
+def has_inferred(trace: Trace) -> bool:
+    """The trace-level ``inferred`` keyword."""
+    return any(s.get("inferred") is True for s in trace.segments)
+
+
 def _trace_strings(view: TraceView, field: str) -> list[str]:
     if field == "user":
         return [r.user for r in view.rows if r.user is not None]
-    if field in ("availabilityzone", "instance.id", "resource.arn"):
-        return [v for s in view.trace.segments if not s.get("inferred") for v in _segment_strings(s, field)]
+    if field in SEGMENT_ATTRIBUTES:
+        return segment_attribute_values(view.trace, field)
     value = _trace_value(view, field)
     return [value] if isinstance(value, str) else []
 

@@ -7,6 +7,9 @@ trace they select satisfies, over the per-trace rows of
 flags), so the store can skip traces that cannot match; the evaluator still
 decides on the rest.  Soundness is the only rule: a construct that cannot be
 narrowed exactly as the evaluator reads it narrows nothing (``TRUE``).
+Trace-level ``resource.arn``, ``instance.id``, ``availabilityzone`` and
+``inferred``, which the store cannot read from its columns, narrow the same
+way by their attribute facts.
 
 Each node is narrowed for a polarity: what must hold if it is true, and if
 it is false, so ``NOT`` swaps polarity instead of negating an approximation.
@@ -30,11 +33,13 @@ from fluoro.query.filters.ast import (
     Node,
     Not,
     Or,
+    Present,
     RootCause,
     Selector,
     Service,
 )
-from fluoro.store.api import FACT_EDGE, FACT_NODE
+from fluoro.query.filters.evaluate import SEGMENT_ATTRIBUTES
+from fluoro.store.api import FACT_ATTR, FACT_EDGE, FACT_NODE
 
 TRUE, FALSE = Const(True), Const(False)
 STRING_OPS = frozenset({"=", "!=", "contains", "beginswith", "endswith"})
@@ -53,7 +58,7 @@ class Column(Node):
 
 @dataclass(frozen=True)
 class Exists(Node):
-    """Some fact row of ``fact_kind`` (``FACT_NODE``/``FACT_EDGE``) satisfies ``cond``
+    """Some fact row of ``fact_kind`` (``FACT_NODE``/``FACT_EDGE``/``FACT_ATTR``) satisfies ``cond``
     (``Column`` leaves under ``And``/``Or``/``Not``/``Const``).  A trace whose facts are
     unknown satisfies every ``Exists``."""
 
@@ -159,7 +164,16 @@ def _trace_leaf(node: Node, positive: bool) -> Node:
         return _exists(FACT_EDGE, _all([*selectors, body]))
     if isinstance(node, RootCause):
         return _rootcause(node)
-    return TRUE  # trace-level keywords: the store's SQL (or the evaluator) handles them
+    if isinstance(node, (Compare, Present)) and node.field in SEGMENT_ATTRIBUTES:
+        # Some value of the trace's satisfies the operator (``!=`` included): a fact row does.
+        named = Column("type", "=", node.field)
+        if isinstance(node, Present):
+            return _exists(FACT_ATTR, named)
+        value = _string("name", node, True)
+        return TRUE if value == TRUE else _exists(FACT_ATTR, _all([named, value]))
+    if isinstance(node, Flag) and node.name == "inferred":
+        return _exists(FACT_ATTR, Column("type", "=", "inferred"))
+    return TRUE  # other trace-level keywords: the store's SQL (or the evaluator) handles them
 
 
 def narrowing(node: Node | None) -> Node | None:

@@ -41,7 +41,8 @@ _FACT_FIELDS = ("kind", "name", "type", "account", "dst_name", "dst_type", "dst_
 # v2: the cursor also covers trace_nodes.  A file rolled up before that table existed has
 # only the old key, so its rollup starts over once (replacing is idempotent) and every
 # trace gets its node facts; until then every trace stays a narrowing candidate.
-_CURSOR_KEY = "graph_cursor_v2"
+# v3: node facts include trace attributes (FACT_ATTR); older facts lack them, so the same.
+_CURSOR_KEY = "graph_cursor_v3"
 
 
 def cursor(conn: duckdb.DuckDBPyConnection) -> int:

@@ -17,7 +17,7 @@ from fluoro.query.nodes import trace_graph
 from fluoro.query.rollup import GraphRollup
 from fluoro.query.service import InvalidQuery
 from fluoro.store import open_store
-from fluoro.store.api import SegmentBatch, StoredDocument
+from fluoro.store.api import FACT_ATTR, SegmentBatch, StoredDocument
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import DuckDBStore
 
@@ -380,8 +380,15 @@ def test_a_trace_that_fails_to_roll_up_does_not_stall_the_others(monkeypatch: py
     assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 2
 
 
-def test_a_file_rolled_up_before_node_facts_existed_is_rolled_up_again_without_double_counting() -> None:
-    """The cursor key changed with ``trace_nodes``: an older file starts over once, idempotently."""
+@pytest.mark.parametrize(
+    ("old_key", "old_facts"),
+    [("graph_cursor", "TRUE"), ("graph_cursor_v2", f"kind = {FACT_ATTR}")],
+    ids=["before node facts", "before attribute facts"],
+)
+def test_a_file_rolled_up_before_its_facts_existed_is_rolled_up_again_without_double_counting(
+    old_key: str, old_facts: str
+) -> None:
+    """The cursor key changes with what node facts hold: an older file starts over once, idempotently."""
     rng = random.Random(37)
     store = open_store("memory")
     assert isinstance(store, DuckDBStore)
@@ -389,11 +396,14 @@ def test_a_file_rolled_up_before_node_facts_existed_is_rolled_up_again_without_d
         write(store, lambda_trace(rng, T0 + i, 200))
     assert GraphRollup(store).run_once() == 3
     before = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
-    # What such a file looks like: the old cursor key, graph rows, no node facts.
-    store._db.execute("UPDATE meta SET key = 'graph_cursor' WHERE key = 'graph_cursor_v2'")
-    store._db.execute("DELETE FROM trace_nodes")
+    facts = store._db.execute("SELECT count(*) FROM trace_nodes").fetchone()
+    # What such a file looks like: the old cursor key, graph rows, the node facts of then.
+    store._db.execute(f"UPDATE meta SET key = '{old_key}' WHERE key = 'graph_cursor_v3'")
+    store._db.execute(f"DELETE FROM trace_nodes WHERE {old_facts}")
+    assert store._db.execute("SELECT count(*) FROM trace_nodes").fetchone() < facts  # type: ignore[operator]
     assert store.graph_cursor() == -1
     assert GraphRollup(store).run_once() == 3
     after = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
     assert after == before
     assert store._db.execute("SELECT count(DISTINCT trace_key) FROM trace_nodes").fetchone() == (3,)
+    assert store._db.execute("SELECT count(*) FROM trace_nodes").fetchone() == facts

@@ -51,6 +51,7 @@ from .test_filter_pushdown_property import boolean_trees
 BASE = 1_700_000_000
 NAMES = ["a", "b", "pay"]
 ORIGINS = [None, "AWS::EC2::Instance"]
+ATTRIBUTE_VALUES = ["arn:aws:x:1", "i-1", "us-east-1a"]
 
 
 def _hex(n: int, width: int) -> str:
@@ -104,6 +105,15 @@ def trace_docs(draw: Any, index: int) -> list[dict[str, Any]]:
             doc["origin"] = origin
         if draw(st.integers(0, 4)) == 0:
             doc["aws"] = {"account_id": "123456789012"}
+        # Trace-level attributes (resource.arn, instance.id, availabilityzone), sometimes.
+        if draw(st.integers(0, 2)) == 0:
+            doc["resource_arn"] = draw(st.sampled_from(ATTRIBUTE_VALUES))
+        if draw(st.integers(0, 2)) == 0:
+            block = draw(st.sampled_from(["ec2", "ecs"]))
+            doc.setdefault("aws", {})[block] = {
+                "instance_id": draw(st.sampled_from(ATTRIBUTE_VALUES)),
+                "availability_zone": draw(st.sampled_from(ATTRIBUTE_VALUES)),
+            }
         kind = draw(st.sampled_from(["child", "sub", "orphan"]) if entity_ids else st.just("root"))
         if kind in ("child", "sub"):
             doc["parent_id"] = draw(st.sampled_from(entity_ids))
@@ -166,9 +176,12 @@ _graph_leaf = st.one_of(
     st.builds(RootCause, st.sampled_from(["fault", "error", "responsetime"]),
               st.sampled_from(["service", "entity", "exception"]), _tree(_cause_leaf)),
 )
+_attribute = st.sampled_from(["resource.arn", "instance.id", "availabilityzone"])
 _trace_leaf = st.one_of(
     _graph_leaf,
-    st.sampled_from(["fault", "error", "ok"]).map(Flag),
+    st.builds(Compare, _attribute, _string_op, st.sampled_from([*ATTRIBUTE_VALUES, "1", "arn:"])),
+    st.builds(Present, _attribute),
+    st.sampled_from(["fault", "error", "ok", "inferred"]).map(Flag),
     st.builds(Compare, st.just("responsetime"), st.just(">"), st.just(1.0)),
     st.booleans().map(Const),
 )  # fmt: skip
@@ -216,7 +229,7 @@ def _later(docs: list[dict[str, Any]], n: int) -> Iterator[dict[str, Any]]:
            "end_time": root["start_time"] + 0.3, "error": True}  # fmt: skip
 
 
-def check(data: Any) -> None:
+def check(data: Any, expressions: st.SearchStrategy[Node] = expressions) -> None:
     n = data.draw(st.integers(1, 10), label="traces")
     traces = [data.draw(trace_docs(i), label=f"trace {i}") for i in range(n)]
     rolled = data.draw(st.integers(0, n), label="traces written before the rollup")
@@ -257,6 +270,19 @@ def check(data: Any) -> None:
 @given(st.data())
 def test_narrowed_search_selects_exactly_what_the_evaluator_selects(data: Any) -> None:
     check(data)
+
+
+_attribute_leaf = st.one_of(
+    st.builds(Compare, _attribute, _string_op, st.sampled_from(ATTRIBUTE_VALUES)),
+    st.builds(Present, _attribute),
+    st.just(Flag("inferred")),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_attribute_narrowing_selects_exactly_what_the_evaluator_selects(data: Any) -> None:
+    check(data, _tree(_attribute_leaf))
 
 
 def test_the_property_catches_a_narrowing_that_ignores_negation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,6 +341,34 @@ def test_narrowing_drops_traces_whose_facts_rule_them_out() -> None:
         # Negated service() narrows nothing: every trace stays a candidate.
         assert _candidates(store, '!service("pay") { fault }') == {_id(1), _id(2), _id(3)}
         assert _found(store, '!service("pay") { fault }') == {_id(2), _id(3)}
+    finally:
+        store.close()
+
+
+def test_trace_attributes_narrow_by_their_facts() -> None:
+    """resource.arn / instance.id / availabilityzone / inferred at trace level: only traces
+    whose facts hold a matching value are assembled (a rare value no longer scans the window)."""
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    try:
+        one, two, three = _trace(1, "pay", False), _trace(2, "pay", False), _trace(3, "pay", False)
+        one[0]["resource_arn"] = "arn:aws:lambda:us-east-1:1:function:a"
+        two[1]["aws"] = {"ec2": {"instance_id": "i-2", "availability_zone": "us-east-1b"}}
+        three[0]["subsegments"] = [{"id": _hex(999, 16), "name": "DynamoDB", "namespace": "aws",
+                                    "start_time": BASE + 3.1, "end_time": BASE + 3.2}]  # fmt: skip
+        write(store, one + two + three)
+        GraphRollup(store).run_once()
+        assert _candidates(store, 'resource.arn = "arn:aws:lambda:us-east-1:1:function:a"') == {_id(1)}
+        assert _candidates(store, 'resource.arn BEGINSWITH "arn:aws:s3"') == set()
+        assert _candidates(store, 'instance.id = "i-2" AND availabilityzone ENDSWITH "1b"') == {_id(2)}
+        assert _candidates(store, "resource.arn OR instance.id") == {_id(1), _id(2)}
+        assert _candidates(store, 'availabilityzone != "us-east-1a"') == {_id(2)}
+        assert _candidates(store, "inferred") == {_id(3)}
+        # Negated, nothing narrows; the evaluator decides.
+        assert _candidates(store, "!inferred") == {_id(1), _id(2), _id(3)}
+        assert _found(store, "!inferred") == {_id(1), _id(2)}
+        assert _found(store, 'instance.id = "i-2"') == {_id(2)}
+        assert _found(store, "inferred") == {_id(3)}
     finally:
         store.close()
 
