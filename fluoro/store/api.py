@@ -195,7 +195,9 @@ class Capabilities:
 
 # ``NodeFact.kind``: a service node, a call edge, "facts unknown: never narrow this trace",
 # or a trace-level attribute (``type`` names it, ``name`` holds a value: see node_facts).
-FACT_NODE, FACT_EDGE, FACT_OPAQUE, FACT_ATTR = 0, 1, 2, 3
+# Opaque rows are rare and every search looks for them: with the largest kind, min/max
+# statistics skip the row groups that have none.
+FACT_NODE, FACT_EDGE, FACT_OPAQUE, FACT_ATTR = 0, 1, 2, -1
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
-from fluoro.store.duckdb import trace_table
+from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles
 from fluoro.store.duckdb.doc_markers import needs_parent, restore_parent, unpack
@@ -314,6 +314,9 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
 
     exclude = " AND trace_key NOT IN (SELECT unnest(?::BIGINT[]))" if dirty else ""
     windowed = compile_filter(query.filter, "TRUE", []).windowed
+    # The narrowing is recomputed per slice, bounded by the slice's seconds: facts are read
+    # for the traces a slice can hold, not for the whole window at every slice.
+    cursor = graph.cursor(conn) if query.narrow is not None and narrow[0] else None
     out: list[Row] = []
     b, width = top, _FIRST_SLICE
     while b > lower and len(out) <= query.limit:
@@ -324,16 +327,21 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
         semi_window, semi_params = "TRUE", []
         if query.range_type is TimeRangeType.TRACE_ID:
             semi_window, semi_params = "trace_time >= ? AND trace_time < ?", [a, b]
-        elif windowed:  # a trace's annotations and segments carry its trace_time: bound their scans by the slice's
+        elif windowed or cursor is not None:
+            # A trace's annotations, segments and facts carry its trace_time: bound their scans by the slice's.
             bounds = conn.execute(f"SELECT min(trace_time), max(trace_time) FROM traces WHERE {cond}", cond_params).fetchone()
             if not bounds or bounds[0] is None:
                 b, width = a, width * _GROWTH
                 continue
             semi_window, semi_params = "trace_time BETWEEN ? AND ?", [int(bounds[0]), int(bounds[1])]
         compiled = compile_filter(query.filter, semi_window, semi_params)
-        rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}{narrow[0]}"
+        sliced = narrow
+        if cursor is not None and query.narrow is not None:
+            found_narrow = narrow_condition(conn, query.narrow, semi_window, semi_params, cursor=cursor)
+            sliced = ("", []) if found_narrow is None else (f" AND {found_narrow[0]}", found_narrow[1])
+        rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}{sliced[0]}"
         sql, ranked_params = _ranked(rows_sql, sort, "TRUE", compiled, query)
-        params = [*cond_params, *([dirty] if dirty else []), *narrow[1], *ranked_params]
+        params = [*cond_params, *([dirty] if dirty else []), *sliced[1], *ranked_params]
         found = [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
         out += found
         covered = top - a
