@@ -4,7 +4,7 @@
 
 Replays what the server's store does at 25,000 segments/s: a flush of ``--batch``
 documents every 0.25 s (``DuckDBStore.write``), a summarizer cycle every 4 flushes
-(1 s), a graph rollup cycle (batches of 250 traces, as the server runs it) and a
+(1 s), a graph rollup cycle (written 2,000 traces at a time, as the server runs it) and a
 checkpoint every 8 flushes (2 s).  Stages run one after another on the calling
 thread, so each gets its own numbers: the calling thread's CPU (Python, and DuckDB
 work done on that thread) and the rest of the process's CPU meanwhile (DuckDB's
@@ -105,7 +105,7 @@ def main() -> None:
     path = os.path.join(tmp, "traces.duckdb")
     # Background threads off: this loop runs each of them in turn, on the server's schedule.
     store = DuckDBStore(DuckDBConfig(path=path, checkpoint_every=0, summarize_every=0))
-    rollup = GraphRollup(store, interval=2.0, batch_traces=250)
+    rollup = GraphRollup(store, interval=2.0, batch_traces=2000, compute_traces=250)  # as the server
     stages = Stages(args.profile)
     for i, batch in enumerate(data, 1):
         stages.run("write", functools.partial(store.write, batch))
