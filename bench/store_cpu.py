@@ -93,6 +93,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=["write", "summarize", "rollup", "checkpoint"],
                         help="print the top functions (cProfile) of one stage")  # fmt: skip
     parser.add_argument("--no-rollup", action="store_true")
+    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (the server: 2)")
+    parser.add_argument("--checkpoint-batches", type=int, default=8, help="flushes between checkpoints (8: 2 s)")
     args = parser.parse_args()
 
     from fluoro.query.rollup import GraphRollup
@@ -104,16 +106,16 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="fluoro-store-cpu-")
     path = os.path.join(tmp, "traces.duckdb")
     # Background threads off: this loop runs each of them in turn, on the server's schedule.
-    store = DuckDBStore(DuckDBConfig(path=path, checkpoint_every=0, summarize_every=0))
+    store = DuckDBStore(DuckDBConfig(path=path, checkpoint_every=0, summarize_every=0, threads=args.threads))
     rollup = GraphRollup(store, interval=2.0, batch_traces=2000, compute_traces=250)  # as the server
     stages = Stages(args.profile)
     for i, batch in enumerate(data, 1):
         stages.run("write", functools.partial(store.write, batch))
         if i % 4 == 0 or i == len(data):
             stages.run("summarize", store.summarize)
-        if i % 8 == 0 or i == len(data):
-            if not args.no_rollup:
-                stages.run("rollup", rollup.run_once)
+        if (i % 8 == 0 or i == len(data)) and not args.no_rollup:
+            stages.run("rollup", rollup.run_once)
+        if i % args.checkpoint_batches == 0 or i == len(data):
             stages.run("checkpoint", store.checkpoint)
     store.close()
     size, used = db_usage(path)
