@@ -182,8 +182,9 @@ class FluoroServer:
                 _yield_to_receiver()
             self.pipeline.start()
             self.udp.start()
-            # Small batches: each is one long stretch of Python, and ingest threads wait for the GIL.
-            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval, batch_traces=250)
+            # Small stretches of Python (ingest threads wait for the GIL meanwhile), written
+            # in larger batches (the store's cost is mostly per transaction).
+            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval, batch_traces=2000, compute_traces=250)
             self.rollup.start()
             if cfg.udp_process:
                 _name_os_threads()

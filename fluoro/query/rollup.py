@@ -79,11 +79,21 @@ def trace_outputs(
 
 class GraphRollup:
     def __init__(
-        self, store: RollupStore, interval: float = 2.0, batch_traces: int = 2000, max_busy: float = 0.25
+        self,
+        store: RollupStore,
+        interval: float = 2.0,
+        batch_traces: int = 2000,
+        max_busy: float = 0.25,
+        compute_traces: int | None = None,
     ) -> None:
         self.store = store
         self.interval = interval
+        # Traces per ``graph_replace``: each is one transaction of nine statements whose cost
+        # is mostly per statement, so larger batches cost far less per trace.
         self.batch_traces = batch_traces
+        # Traces assembled per stretch of Python (at most ``batch_traces``): the GIL is held
+        # throughout, so the server keeps these small; the pacing sleep comes after each.
+        self.compute_traces = min(batch_traces, compute_traces or batch_traces)
         # In the background, the share of wall time the rollup may keep busy.  It is Python
         # holding the GIL: unchecked, a backlog starves the ingest threads of the same process
         # and the UDP receiver's batches pile up (datagrams lost).  The map lags instead.
@@ -98,29 +108,32 @@ class GraphRollup:
 
         Traces come ordered by their latest write, so after each batch the
         cursor can move to just before the first trace not yet done: a stop
-        or crash mid-cycle resumes there, and a long backlog (first start on
-        an old file) does not hold up shutdown.
+        or crash mid-cycle resumes there (work computed but not yet written is
+        simply done again), and a long backlog (first start on an old file)
+        does not hold up shutdown.
         """
         with self._lock:
             changed = self.store.graph_changes(self.store.graph_cursor())
             done = 0
-            for start in range(0, len(changed), self.batch_traces):
+            rows: dict[str, list[GraphRow]] = {}
+            facts: dict[str, list[NodeFact]] = {}
+            for start in range(0, len(changed), self.compute_traces):
                 if self._stop.is_set():
                     break
                 began = time.monotonic()
-                chunk = [tid for tid, _ in changed[start : start + self.batch_traces]]
+                chunk = [tid for tid, _ in changed[start : start + self.compute_traces]]
                 by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
                 for stored in self.store.documents(chunk):
                     by_trace[stored.trace_id].append(stored)
                 resolve = store_link_resolver(self.store)
-                rows: dict[str, list[GraphRow]] = {}
-                facts: dict[str, list[NodeFact]] = {}
                 for tid in chunk:
                     rows[tid], facts[tid] = self._outputs_or_none(tid, by_trace[tid], resolve)
-                rest = start + self.batch_traces
-                cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
-                self.store.graph_replace(rows, cursor, facts)
-                done += len(chunk)
+                rest = start + len(chunk)
+                if len(rows) >= self.batch_traces or rest >= len(changed):
+                    cursor = changed[-1][1] if rest >= len(changed) else changed[rest][1] - 1
+                    self.store.graph_replace(rows, cursor, facts)
+                    done += len(rows)
+                    rows, facts = {}, {}
                 if paced and 0 < self.max_busy < 1:
                     self._stop.wait((time.monotonic() - began) * (1 / self.max_busy - 1))
             self.traces_rolled += done

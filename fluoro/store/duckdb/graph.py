@@ -12,6 +12,7 @@ a trace with no document in a chunk after it has current node facts.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any, Sequence
 
 import duckdb
@@ -38,6 +39,9 @@ _TRACE_NODES = pa.schema([
 ])  # fmt: skip
 _FACT_FIELDS = ("kind", "name", "type", "account", "dst_name", "dst_type", "dst_account", "fault", "error",
                 "throttle", "ok")  # fmt: skip
+_ROW_FIELDS = ("bucket", "key", *_COUNTS, "first", "last")
+_ROW_VALUES = attrgetter(*_ROW_FIELDS)
+_FACT_VALUES = attrgetter(*_FACT_FIELDS)
 # v2: the cursor also covers trace_nodes.  A file rolled up before that table existed has
 # only the old key, so its rollup starts over once (replacing is idempotent) and every
 # trace gets its node facts; until then every trace stays a narrowing candidate.
@@ -60,38 +64,48 @@ def changes(conn: duckdb.DuckDBPyConnection, after: int) -> list[tuple[str, int]
 
 
 def _table(rows: dict[str, list[GraphRow]]) -> pa.Table:
-    cols: dict[str, list[Any]] = {f.name: [] for f in _GRAPH_TRACES}
+    # Column-wise, each row's scalar fields taken in one attrgetter call: the rollup writes
+    # thousands of traces per call and this runs holding the GIL.
+    times: list[int] = []
+    his: list[int] = []
+    keys: list[int] = []
+    values: list[tuple[Any, ...]] = []
+    hist_ms: list[list[int]] = []
+    hist_n: list[list[int]] = []
     for trace_id, trace_rows in rows.items():
+        if not trace_rows:
+            continue
         time, hi, key = trace_table.id_parts(trace_id)
+        n = len(trace_rows)
+        times += [time] * n
+        his += [hi] * n
+        keys += [key] * n
+        values += map(_ROW_VALUES, trace_rows)
         for r in trace_rows:
-            cols["trace_key"].append(key)
-            cols["trace_time"].append(time)
-            cols["hi"].append(hi)
-            cols["bucket"].append(r.bucket)
-            cols["key"].append(r.key)
-            for name in _COUNTS:
-                cols[name].append(getattr(r, name))
-            cols["first"].append(r.first)
-            cols["last"].append(r.last)
-            hist = sorted(r.histogram.items())
-            cols["hist_ms"].append([ms for ms, _ in hist])
-            cols["hist_n"].append([n for _, n in hist])
-    return pa.table([pa.array(cols[f.name], f.type) for f in _GRAPH_TRACES], schema=_GRAPH_TRACES)
+            ms = sorted(r.histogram)
+            hist_ms.append(ms)
+            hist_n.append([r.histogram[m] for m in ms])
+    columns: dict[str, Any] = dict(zip(_ROW_FIELDS, zip(*values))) if values else dict.fromkeys(_ROW_FIELDS, ())
+    columns.update(trace_key=keys, trace_time=times, hi=his, hist_ms=hist_ms, hist_n=hist_n)
+    return pa.table([pa.array(columns[f.name], f.type) for f in _GRAPH_TRACES], schema=_GRAPH_TRACES)
 
 
 def _facts_table(ids: Sequence[str], facts: dict[str, list[NodeFact]] | None) -> pa.Table:
     """Rows for ``trace_nodes``; a trace without facts gets one opaque row (never narrowed away)."""
-    cols: dict[str, list[Any]] = {f.name: [] for f in _TRACE_NODES}
+    keys: list[int] = []
+    times: list[int] = []
+    values: list[tuple[Any, ...]] = []
     opaque = [NodeFact(FACT_OPAQUE)]
     for trace_id in ids:
-        key, time = trace_key(trace_id), int(trace_id[2:10], 16)
         found = facts.get(trace_id) if facts is not None else None
-        for fact in opaque if found is None else found:
-            cols["trace_key"].append(key)
-            cols["trace_time"].append(time)
-            for name in _FACT_FIELDS:
-                cols[name].append(getattr(fact, name))
-    return pa.table([pa.array(cols[f.name], f.type) for f in _TRACE_NODES], schema=_TRACE_NODES)
+        trace_facts = opaque if found is None else found
+        n = len(trace_facts)
+        keys += [trace_key(trace_id)] * n
+        times += [int(trace_id[2:10], 16)] * n
+        values += map(_FACT_VALUES, trace_facts)
+    columns: dict[str, Any] = dict(zip(_FACT_FIELDS, zip(*values))) if values else dict.fromkeys(_FACT_FIELDS, ())
+    columns.update(trace_key=keys, trace_time=times)
+    return pa.table([pa.array(columns[f.name], f.type) for f in _TRACE_NODES], schema=_TRACE_NODES)
 
 
 def replace(

@@ -6,6 +6,7 @@ transaction, so an acknowledged batch survives a crash (DuckDB's WAL).
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import Any
 
 import duckdb
@@ -16,7 +17,7 @@ from fluoro.store.api import trace_key
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb.doc_dicts import ChunkCompressor
 from fluoro.store.duckdb.doc_files import DocFiles
-from fluoro.store.duckdb.doc_markers import pack
+from fluoro.store.duckdb.doc_markers import pack_table
 from fluoro.store.duckdb.trace_table import trace_id
 
 _COLUMNS = ", ".join(
@@ -57,38 +58,27 @@ class ChunkWriter:
         seg = seg.take(pc.sort_indices(seg, [("trace_id", "ascending")]))
         # Random ids and timestamps are the least compressible bytes of a document, and
         # the columns already hold them: one-byte markers instead (doc_markers).
-        docs: list[bytes] = list(
-            map(
-                pack,
-                seg["doc"].to_pylist(),
-                seg["trace_id"].to_pylist(),
-                seg["id"].to_pylist(),
-                seg["start_time"].to_pylist(),
-                seg["end_time"].to_pylist(),
-            )
-        )
+        docs = pack_table(seg)
         received: list[float] = seg["received"].to_pylist()
         n = len(docs)
-        chunk_ids: list[int] = [0] * n
-        offsets: list[int] = [0] * n
-        lengths: list[int] = [0] * n
+        lengths = list(map(len, docs))
+        offsets: list[int] = []
         chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "dict": [], "data": []}
         blobs: list[bytes] = chunk_rows["data"]
         compressor = self.compressor
         compressor.observe(docs)
         dict_id = compressor.dict_id
         step = self.chunk_docs if dict_id is None else self.dict_chunk_docs
+        first_chunk = self.next_chunk
         for start in range(0, n, step):
             chunk = self.next_chunk
             self.next_chunk += 1
-            pos = 0
-            for i in range(start, min(n, start + step)):
-                size = len(docs[i])
-                chunk_ids[i], offsets[i], lengths[i] = chunk, pos, size
-                pos += size
-            raw = b"".join(docs[start : start + step])
+            # Each document's offset in its chunk: the running sum of the lengths before it.
+            end = min(n, start + step)
+            offsets += accumulate(lengths[start : end - 1], initial=0)
+            raw = b"".join(docs[start:end])
             chunk_rows["chunk"].append(chunk)
-            chunk_rows["received"].append(max(received[start : start + step]))
+            chunk_rows["received"].append(max(received[start:end]))
             chunk_rows["raw_size"].append(len(raw))
             chunk_rows["dict"].append(dict_id)
             chunk_rows["data"].append(
@@ -110,12 +100,15 @@ class ChunkWriter:
             "pos": pa.array(positions, pa.int64()),
             "size": pa.array([len(b) for b in blobs] if outside else [None] * count, pa.int32()),
         }
-        seg_tbl = seg.drop_columns(["doc"]).append_column("chunk", pa.array(chunk_ids, pa.int64()))
+        # Row i is in the batch's chunk i // step.
+        of_chunk = pc.divide(pa.array(range(n), pa.int32()), pa.scalar(step, pa.int32()))
+        seg_tbl = seg.drop_columns(["doc"]).append_column(
+            "chunk", pc.add(of_chunk.cast(pa.int64()), pa.scalar(first_chunk, pa.int64()))
+        )
         seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
         seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
         # Each row also names where its chunk's bytes are, so a read needs no second query
         # (per-chunk values repeat for the chunk's consecutive rows: they cost next to nothing).
-        of_chunk = pa.array([i // step for i in range(n)], pa.int32())
         for column, name in (("chunk_raw", "raw_size"), ("chunk_dict", "dict"), ("chunk_file", "file"),
                              ("chunk_pos", "pos"), ("chunk_size", "size")):  # fmt: skip
             seg_tbl = seg_tbl.append_column(column, place[name].take(of_chunk))

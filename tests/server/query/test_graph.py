@@ -323,6 +323,50 @@ def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
     assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
 
 
+def test_rollup_computes_in_small_slices_and_writes_in_larger_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(23)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(7):
+        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    written: list[int] = []
+    original = store.graph_replace
+
+    def counting(rows: Any, cursor: int, facts: Any = None) -> None:
+        written.append(len(rows))
+        original(rows, cursor, facts)
+
+    monkeypatch.setattr(store, "graph_replace", counting)
+    rollup = GraphRollup(store, batch_traces=4, compute_traces=2)
+    assert rollup.run_once() == 7
+    assert written == [4, 3]  # slices of 2 traces, written 4 at a time, the rest at the end
+    assert rollup.run_once() == 0
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 7
+
+
+def test_rollup_stopped_before_a_batch_is_written_does_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(31)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(5):
+        write(store, lambda_trace(rng, T0 + i, 200))
+    rollup = GraphRollup(store, batch_traces=4, compute_traces=2)
+    original = store.documents
+
+    def read_then_stop(trace_ids: Any) -> Any:
+        rollup._stop.set()  # after the first slice is computed, before its batch is full
+        return original(trace_ids)
+
+    monkeypatch.setattr(store, "documents", read_then_stop)
+    assert rollup.run_once() == 0
+    monkeypatch.undo()
+    assert store.graph_rows(T0 - 60, T0 + 60) == []
+    assert GraphRollup(store, batch_traces=4, compute_traces=2).run_once() == 5
+    out = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
+    assert by_type(out["Services"])["AWS::ApiGateway::Stage"]["SummaryStatistics"]["TotalCount"] == 5
+
+
 def test_span_link_without_names_is_resolved_through_the_linked_trace() -> None:
     rng = random.Random(29)
     store = open_store("memory")

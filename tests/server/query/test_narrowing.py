@@ -39,7 +39,9 @@ from fluoro.query.filters.ast import (
 from fluoro.query.filters.evaluate import matches
 from fluoro.query.filters.narrow import narrowing
 from fluoro.query.filters.search import matching_traces
+from fluoro.query.node_facts import entity_flags
 from fluoro.query.rollup import GraphRollup
+from fluoro.query.rootcause import has_flag
 from fluoro.query.service import QueryService
 from fluoro.store import open_store
 from fluoro.store.api import Capabilities, SegmentBatch, TimeRangeType, TraceQuery
@@ -468,3 +470,22 @@ def test_a_page_bound_counts_only_traces_the_whole_narrowing_keeps() -> None:
             }
     finally:
         store.close()
+
+
+_statuses = st.one_of(st.none(), st.integers(0, 700), st.sampled_from(["200", "404", "429", "503", "5x", ""]), st.booleans(),
+                      st.floats(allow_nan=False))  # fmt: skip
+_flag_values = st.one_of(st.none(), st.booleans(), st.integers(0, 1), st.text(max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fault=_flag_values, error=_flag_values, throttle=_flag_values, status=_statuses,
+       shape=st.sampled_from(["full", "no response", "no http", "http not a dict"]))  # fmt: skip
+def test_entity_flags_are_has_flag_of_each(fault: object, error: object, throttle: object, status: object, shape: str) -> None:
+    entity: dict[str, object] = {"fault": fault, "error": error, "throttle": throttle}
+    if shape == "full":
+        entity["http"] = {"response": {"status": status}}
+    elif shape == "no response":
+        entity["http"] = {"request": {}}
+    elif shape == "http not a dict":
+        entity["http"] = "x"
+    assert entity_flags(entity) == tuple(has_flag(entity, flag) for flag in ("fault", "error", "throttle"))

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fluoro.store.duckdb.doc_markers import PARENT_ID, needs_parent, pack, restore_parent, unpack
+from fluoro.store.duckdb.doc_markers import (
+    PARENT_ID,
+    float_texts,
+    needs_parent,
+    pack,
+    pack_table,
+    restore_parent,
+    unpack,
+)
 
 hex16 = st.text("0123456789abcdef", min_size=16, max_size=16)
 times = st.one_of(
@@ -68,3 +77,33 @@ def test_a_time_written_differently_is_left_alone() -> None:
     packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0)
     assert b"1.7e9" in packed and b"1700000001" in packed
     assert unpack(packed, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0) == doc
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False), times, st.floats(min_value=1e-6, max_value=1e-3),
+                          st.floats(min_value=1e14, max_value=1e18)), max_size=40))  # fmt: skip
+def test_float_texts_are_the_repr_of_each_value(values: list[float | None]) -> None:
+    expected = [None if v is None else b"%r" % v for v in values]
+    assert list(float_texts(pa.array(values, pa.float64()))) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(hex16, st.one_of(st.none(), hex16), times, st.one_of(st.none(), times)), min_size=1, max_size=20))
+def test_the_batch_packer_packs_each_row_like_pack(rows: list[tuple[str, str | None, float, float | None]]) -> None:
+    trace_id = "1-5f84c7a1-" + "b" * 24
+    docs = [
+        json.dumps({"id": seg_id, "trace_id": trace_id, "parent_id": parent_id, "start_time": start,
+                    "end_time": end, "subsegments": [{"trace_id": trace_id, "start_time": start}]}).encode()
+        for seg_id, parent_id, start, end in rows
+    ]  # fmt: skip
+    table = pa.table({
+        "doc": pa.array(docs, pa.binary()), "trace_id": pa.array([trace_id] * len(rows), pa.string()),
+        "id": pa.array([r[0] for r in rows], pa.string()), "parent_id": pa.array([r[1] for r in rows], pa.string()),
+        "start_time": pa.array([r[2] for r in rows], pa.float64()), "end_time": pa.array([r[3] for r in rows], pa.float64()),
+    })  # fmt: skip
+    packed = pack_table(table)
+    assert packed == [pack(doc, trace_id, seg_id, start, end) for doc, (seg_id, _, start, end) in zip(docs, rows)]
+    for doc, (seg_id, parent_id, start, end), stored in zip(docs, rows, packed):
+        assert trace_id.encode() not in stored and stored.count(seg_id.encode()) == doc.count(seg_id.encode()) - 1
+        assert not needs_parent(stored) and (parent_id is None or parent_id.encode() in stored)
+        assert unpack(stored, trace_id, seg_id, start, end) == doc

@@ -346,3 +346,23 @@ def test_a_document_sent_again_is_searched_by_its_latest_version(monkeypatch: py
     assert {s["Id"]: s["HasFault"] for s in summaries["TraceSummaries"]} == {root["trace_id"]: True,
                                                                             other["trace_id"]: False}  # fmt: skip
     store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(arrivals())
+def test_the_summarizer_stores_exactly_the_live_rows(deliveries: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    """Every column of every ``traces`` row equals ``live`` (its own, cheaper SQL must not drift)."""
+    store = quiet_store()
+    try:
+        for docs in deliveries:
+            if docs:
+                store.write(arrow(docs))
+            assert store.wait_summarized(60)
+        columns = ", ".join(trace_table.COLUMNS)
+        stored = store._db.execute(f"SELECT {columns} FROM traces ORDER BY trace_time, hi, trace_key").fetchall()
+        live = store._db.execute(
+            f"SELECT {columns} FROM ({trace_table.live('TRUE')}) ORDER BY trace_time, hi, trace_key"
+        ).fetchall()
+        assert stored == live
+    finally:
+        store.close()
