@@ -1,8 +1,10 @@
 """The UDP receiver process body: receive, decode, validate, ship column batches.
 
 It lives in ``fluoro.ingest`` so the child imports only msgspec and the
-ingest rules (no Arrow, no DuckDB, no web stack): a smaller process that
-starts fast.  Batches travel to the parent as msgpack-encoded column lists.
+ingest rules before it reports ready (no DuckDB, no web stack): a smaller
+process that starts fast.  It then imports pyarrow and builds each batch's
+Arrow tables itself, so the parent's pump thread only maps IPC bytes (no
+per-document Python work on the parent's side of the GIL).
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from typing import Any
 
-import msgspec
-
-from fluoro.ingest.datagram import MAX_DATAGRAM, split_datagram
-from fluoro.ingest.document import ingest
+from fluoro.ingest.datagram import MAX_DATAGRAM, datagram_body
 from fluoro.ingest.errors import Reject
-from fluoro.store.api import SegmentBatch
+from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 
 # Messages child → parent: ("ready", port) | ("error", text) | ("done",)
-#   | ("batch", msgpack of SegmentBatch columns, received, rejected counts by code, sample rejects)
+#   | ("batch", segments IPC bytes, annotations IPC bytes, received, rejected counts by code, sample rejects)
 
 
 RECEIVE_BUFFER = 32 * 1024 * 1024
@@ -58,30 +57,37 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
         conn.send(("error", str(exc)))
         return
     conn.send(("ready", sock.getsockname()[1]))
+    # Imported once the parent goes on with its own start (pyarrow takes ~0.1 s); datagrams wait in the socket.
+    from fluoro.store.columns import ArrowBatch
+
     sock.settimeout(0.1)
     recv = sock.recv
-    batch = SegmentBatch()
+    rows: list[SegmentRow] = []
+    annotation_rows: list[AnnotationRow] = []
     received = 0
     rejected: Counter[str] = Counter()
     samples: list[tuple[str, str, str | None]] = []
     first = 0.0
 
-    encode = msgspec.msgpack.Encoder().encode
-
     def ship() -> None:
-        nonlocal batch, received, rejected, samples
-        conn.send(("batch", encode(vars(batch)), received, dict(rejected), samples))
-        batch, received, rejected, samples = SegmentBatch(), 0, Counter(), []
+        nonlocal rows, annotation_rows, received, rejected, samples
+        segments, annotations = ArrowBatch.from_rows(rows, annotation_rows).to_ipc()
+        conn.send(("batch", segments, annotations, received, dict(rejected), samples))
+        rows, annotation_rows, received, rejected, samples = [], [], 0, Counter(), []
 
     def take(data: bytes) -> None:
         nonlocal received
         received += 1
         try:
-            ingest(batch, split_datagram(data), time.time())
+            row, annotations = document_rows(datagram_body(data), time.time())
         except Reject as exc:
             rejected[exc.code] += 1
             if len(samples) < 5:
                 samples.append((exc.code, exc.detail, exc.segment_id))
+            return
+        rows.append(row)
+        if annotations:
+            annotation_rows.extend(annotations)
 
     try:
         while not stop.is_set():
@@ -95,7 +101,7 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
                 if not received:
                     first = time.monotonic()
                 take(data)
-            if received and (len(batch) >= batch_docs or time.monotonic() - first >= interval):
+            if received and (len(rows) >= batch_docs or time.monotonic() - first >= interval):
                 ship()
         sock.setblocking(False)
         while True:  # drain what the kernel already holds
@@ -104,7 +110,7 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
             except OSError:
                 break
             take(data)
-            if len(batch) >= batch_docs:
+            if len(rows) >= batch_docs:
                 ship()
         ship()
         conn.send(("done",))
