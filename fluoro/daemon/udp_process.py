@@ -86,8 +86,8 @@ class UDPProcessReceiver:
                 if msg[0] == "done":
                     return
                 if msg[0] == "batch":
-                    _, segments, annotations, received, rejected, samples = msg
-                    batch = ArrowBatch.from_ipc(segments, annotations)
+                    _, received, rejected, samples = msg
+                    batch = ArrowBatch.from_ipc(self._conn.recv_bytes(), self._conn.recv_bytes())
                     self.on_batch(batch, received, rejected, [Reject(*r) for r in samples])
         finally:
             self._done.set()
