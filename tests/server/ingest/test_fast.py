@@ -78,6 +78,8 @@ ODD = st.one_of(
 )  # fmt: skip
 HEX16 = st.text("0123456789abcdef", min_size=16, max_size=16)
 TRACE_ID = st.just("1-5759e988-bd862e3fe1be46a994272793")
+ODD_TRACE_IDS = st.sampled_from(["1-zz", "1-5759e988-bd862e3fe1be46a99427279G", "1-5759e988_bd862e3fe1be46a994272793",
+                                 "2-5759e988-bd862e3fe1be46a994272793", "1-5759E988-bd862e3fe1be46a994272793"])  # fmt: skip
 
 
 def mostly(good: Any, odd: Any = ODD) -> Any:
@@ -141,13 +143,14 @@ def entity(draw: Any, depth: int, top: bool) -> dict[str, Any]:
         "cause": st.one_of(st.text(max_size=3), st.fixed_dictionaries({"exceptions": st.lists(st.integers(), max_size=2)})),
         "http": HTTP, "annotations": ANNOTATIONS, "origin": st.one_of(st.just("o" * 260), st.text(max_size=3)),
         "user": st.one_of(st.just("u" * 260), st.text(max_size=3)), "namespace": ODD, "metadata": ODD,
-        "trace_id": st.one_of(TRACE_ID, st.just("1-zz")), "parent_id": HEX16, "type": st.just("subsegment"),
+        "trace_id": st.one_of(TRACE_ID, ODD_TRACE_IDS), "parent_id": st.one_of(HEX16, HEX16, ODD_IDS),
+        "type": st.just("subsegment"),
     }  # fmt: skip
     for key, values in optional.items():
         if draw(st.integers(0, 2 if key == "http" else 3)) == 0:
             doc[key] = rarely(draw, values)
     if top and draw(st.integers(0, 30)):
-        doc["trace_id"] = rarely(draw, TRACE_ID, st.one_of(st.just("1-zz"), ODD))
+        doc["trace_id"] = rarely(draw, TRACE_ID, st.one_of(ODD_TRACE_IDS, ODD))
     if depth < 3 and draw(st.integers(0, 2)) == 0:
         doc["subsegments"] = rarely(draw, st.lists(entity(depth + 1, False), max_size=3))
     return doc
