@@ -3,7 +3,7 @@
 In one process, every ``recv`` releases the GIL and then waits up to the
 switch interval to get it back from the writer thread, which caps intake far
 below the socket's rate.  The child (``fluoro.ingest.worker.run``) owns the
-socket, decodes and validates documents into columnar batches, and sends each
+socket, decodes and validates documents into Arrow batches, and sends each
 batch (with counter deltas) to the parent over a pipe.  It stops when told to
 (draining what the kernel already holds first) or when its parent disappears.
 """
@@ -15,10 +15,7 @@ import multiprocessing as mp
 import threading
 from typing import Any, Callable
 
-import msgspec
-
 from fluoro.ingest import Reject, worker
-from fluoro.store.api import SegmentBatch
 from fluoro.store.columns import ArrowBatch
 
 log = logging.getLogger("fluoro.udp")
@@ -89,8 +86,9 @@ class UDPProcessReceiver:
                 if msg[0] == "done":
                     return
                 if msg[0] == "batch":
-                    batch = ArrowBatch.from_batch(SegmentBatch(**msgspec.msgpack.decode(msg[1])))
-                    self.on_batch(batch, msg[2], msg[3], [Reject(*r) for r in msg[4]])
+                    _, received, rejected, samples = msg
+                    batch = ArrowBatch.from_ipc(self._conn.recv_bytes(), self._conn.recv_bytes())
+                    self.on_batch(batch, received, rejected, [Reject(*r) for r in samples])
         finally:
             self._done.set()
 

@@ -16,12 +16,23 @@ _CANONICAL_HEADERS = frozenset({b'{"format":"json","version":1}', b'{"format": "
 
 def split_datagram(data: bytes) -> bytes:
     """Return the document body of a daemon datagram, or raise ``Reject``."""
-    header, sep, body = data.partition(b"\n")
+    return bytes(data[_body_start(data) :])
+
+
+def datagram_body(data: bytes) -> memoryview:
+    """``split_datagram`` without copying the body: a view into ``data``."""
+    return memoryview(data)[_body_start(data) :]
+
+
+def _body_start(data: bytes) -> int:
+    end = data.find(b"\n")
+    header = data[:end] if end >= 0 else data
     if header not in _CANONICAL_HEADERS and not _header_ok(header):
         raise Reject("InvalidHeader", f"invalid header: {header[:80]!r}")
-    if not sep or not body.strip():
+    first = data[end + 1 : end + 2]  # only an all-whitespace body is copied to be checked
+    if end < 0 or not first or (first.isspace() and data[end + 1 :].isspace()):
         raise Reject("MissingSegment", "missing header or segment")
-    return body
+    return end + 1
 
 
 def _header_ok(header: bytes) -> bool:

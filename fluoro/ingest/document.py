@@ -8,8 +8,8 @@ not indexed but kept in the stored document.
 
 from __future__ import annotations
 
-import math
 import re
+import sys
 from typing import Any, Optional
 
 import msgspec
@@ -22,6 +22,8 @@ MAX_DEPTH = 32
 MAX_ANNOTATIONS = 50
 _HEX16 = re.compile(r"[0-9a-f]{16}\Z")
 _TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}\Z")
+# Larger numbers cannot be stored as float64 (an int beyond it would overflow float()).
+MAX_NUMBER = sys.float_info.max
 
 
 class Entity(msgspec.Struct):
@@ -62,7 +64,15 @@ def decode(body: bytes) -> Entity:
 
 
 def _is_time(value: Any) -> bool:
-    return (type(value) is float or type(value) is int) and 0 < value < math.inf
+    return (type(value) is float or type(value) is int) and 0 < value <= MAX_NUMBER
+
+
+def annotation_ok(key: Any, value: Any) -> bool:
+    """An annotation X-Ray indexes: a string, boolean or finite number under a 1-500 character key."""
+    kind = type(value)
+    return (
+        kind is str or kind is bool or ((kind is int or kind is float) and -MAX_NUMBER <= value <= MAX_NUMBER)
+    ) and (type(key) is str and 0 < len(key) <= 500)
 
 
 def _walk(e: Entity, depth: int, seg_id: str | None, ann: list[tuple[str, Any]]) -> bool:
@@ -97,10 +107,7 @@ def _walk(e: Entity, depth: int, seg_id: str | None, ann: list[tuple[str, Any]])
     annotations = e.annotations
     if annotations and type(annotations) is dict:
         for key, value in annotations.items():
-            kind = type(value)
-            if (kind is str or kind is int or kind is bool or (kind is float and math.isfinite(value))) and (
-                type(key) is str and 0 < len(key) <= 500 and len(ann) < MAX_ANNOTATIONS
-            ):
+            if annotation_ok(key, value) and len(ann) < MAX_ANNOTATIONS:
                 ann.append((key, value))
     throttled = e.throttle is True or (e.http is not None and _status(e.http) == 429)
     if e.subsegments:
@@ -137,10 +144,14 @@ def _status(http: Any) -> int | None:
     response = http.get("response")
     if type(response) is not dict:
         return None
-    status = response.get("status")
+    return status_of(response.get("status"))
+
+
+def status_of(status: Any) -> int | None:
+    """An HTTP status code as X-Ray reads it: an int, or up to 3 digits in a string."""
     if type(status) is int and 0 <= status < 1000:
         return status
-    if isinstance(status, str) and status.isdigit() and len(status) <= 3:
+    if isinstance(status, str) and len(status) <= 3 and status.isascii() and status.isdigit():
         return int(status)
     return None
 

@@ -1,29 +1,31 @@
 """The UDP receiver process body: receive, decode, validate, ship column batches.
 
 It lives in ``fluoro.ingest`` so the child imports only msgspec and the
-ingest rules (no Arrow, no DuckDB, no web stack): a smaller process that
-starts fast.  Batches travel to the parent as msgpack-encoded column lists.
+ingest rules before it reports ready (no DuckDB, no web stack): a smaller
+process that starts fast.  It then imports pyarrow and builds each batch's
+Arrow tables itself, so the parent's pump thread only maps IPC bytes (no
+per-document Python work on the parent's side of the GIL).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
+import struct
 import sys
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
 from typing import Any
 
-import msgspec
-
-from fluoro.ingest.datagram import MAX_DATAGRAM, split_datagram
-from fluoro.ingest.document import ingest
+from fluoro.ingest.datagram import MAX_DATAGRAM, datagram_body
 from fluoro.ingest.errors import Reject
-from fluoro.store.api import SegmentBatch
+from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 
 # Messages child → parent: ("ready", port) | ("error", text) | ("done",)
-#   | ("batch", msgpack of SegmentBatch columns, received, rejected counts by code, sample rejects)
+#   | ("batch", received, rejected counts by code, sample rejects), then two raw messages:
+#     the segments and the annotations as Arrow IPC streams (send_bytes: no pickling copy).
 
 
 RECEIVE_BUFFER = 32 * 1024 * 1024
@@ -58,45 +60,67 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
         conn.send(("error", str(exc)))
         return
     conn.send(("ready", sock.getsockname()[1]))
-    sock.settimeout(0.1)
+    # Imported once the parent goes on with its own start (pyarrow takes ~0.1 s); datagrams wait in the socket.
+    from fluoro.store.columns import ArrowBatch
+
+    # Every document leaves tracked objects (row tuples, views) but no cycles, so the automatic
+    # collector would scan them again and again for nothing (~2 us per document): collect once per
+    # shipped batch instead, over what is left after the batch is gone, not the modules frozen here.
+    gc.freeze()
+    gc.disable()
+
+    set_receive_timeout(sock, min(interval, 0.1) / 2)
     recv = sock.recv
-    batch = SegmentBatch()
+    rows: list[SegmentRow] = []
+    annotation_rows: list[AnnotationRow] = []
     received = 0
     rejected: Counter[str] = Counter()
     samples: list[tuple[str, str, str | None]] = []
     first = 0.0
 
-    encode = msgspec.msgpack.Encoder().encode
-
     def ship() -> None:
-        nonlocal batch, received, rejected, samples
-        conn.send(("batch", encode(vars(batch)), received, dict(rejected), samples))
-        batch, received, rejected, samples = SegmentBatch(), 0, Counter(), []
+        nonlocal rows, annotation_rows, received, rejected, samples
+        segments, annotations = ArrowBatch.from_rows(rows, annotation_rows).to_ipc()
+        conn.send(("batch", received, dict(rejected), samples))
+        conn.send_bytes(segments)
+        conn.send_bytes(annotations)
+        rows, annotation_rows, received, rejected, samples = [], [], 0, Counter(), []
+        gc.collect()
 
     def take(data: bytes) -> None:
         nonlocal received
         received += 1
         try:
-            ingest(batch, split_datagram(data), time.time())
+            row, annotations = document_rows(datagram_body(data), time.time())
         except Reject as exc:
             rejected[exc.code] += 1
             if len(samples) < 5:
                 samples.append((exc.code, exc.detail, exc.segment_id))
+            return
+        rows.append(row)
+        if annotations:
+            annotation_rows.extend(annotations)
 
+    monotonic = time.monotonic
     try:
-        while not stop.is_set():
+        taken = 0
+        while True:
             try:
-                data = recv(MAX_DATAGRAM + 1)
-            except socket.timeout:
-                if os.getppid() != parent:
+                data = recv(MAX_DATAGRAM + 1)  # blocks at most ``wait`` seconds
+            except (BlockingIOError, socket.timeout):
+                data = None
+                if not received and os.getppid() != parent:
                     return
-                data = b""
-            if data:
+            if data is not None:
                 if not received:
-                    first = time.monotonic()
+                    first = monotonic()
                 take(data)
-            if received and (len(batch) >= batch_docs or time.monotonic() - first >= interval):
+                taken += 1
+            if received and (len(rows) >= batch_docs or monotonic() - first >= interval):
                 ship()
+            # The stop event costs a lock round trip: ask once per 256 datagrams, or when idle.
+            if (data is None or not taken & 255) and stop.is_set():
+                break
         sock.setblocking(False)
         while True:  # drain what the kernel already holds
             try:
@@ -104,7 +128,7 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
             except OSError:
                 break
             take(data)
-            if len(batch) >= batch_docs:
+            if len(rows) >= batch_docs:
                 ship()
         ship()
         conn.send(("done",))
@@ -112,3 +136,17 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
         return
     finally:
         sock.close()
+
+
+def set_receive_timeout(sock: socket.socket, seconds: float) -> None:
+    """Make a blocking ``recv`` give up after ``seconds``, at one system call per datagram.
+
+    A Python socket timeout polls before every receive (two system calls);
+    SO_RCVTIMEO has the kernel time out the receive itself (``BlockingIOError``).
+    """
+    try:
+        usec = max(int(seconds * 1e6), 1000)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", usec // 1_000_000, usec % 1_000_000))
+    except (OSError, struct.error, AttributeError):
+        sock.settimeout(seconds)
+

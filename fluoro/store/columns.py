@@ -7,7 +7,9 @@ small strings), and the writer hands them to the backend's bulk append.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -55,6 +57,11 @@ class ArrowBatch:
         return cls(seg, ann)
 
     @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]], annotation_rows: Sequence[Sequence[Any]]) -> ArrowBatch:
+        """Build from row tuples in schema order (``fluoro.ingest.fast``): one C-level transpose per column set."""
+        return cls(_table(rows, SEGMENT_SCHEMA), _table(annotation_rows, ANNOTATION_SCHEMA))
+
+    @classmethod
     def concat(cls, parts: Sequence[ArrowBatch]) -> ArrowBatch:
         if len(parts) == 1:
             return parts[0]
@@ -63,7 +70,8 @@ class ArrowBatch:
             pa.concat_tables([p.annotations for p in parts]).combine_chunks(),
         )
 
-    def to_ipc(self) -> tuple[bytes, bytes]:
+    def to_ipc(self) -> tuple[pa.Buffer, pa.Buffer]:
+        """IPC streams of both tables, as buffers (``Connection.send_bytes`` takes them without a copy)."""
         return _ipc(self.segments), _ipc(self.annotations)
 
     @classmethod
@@ -71,8 +79,26 @@ class ArrowBatch:
         return cls(pa.ipc.open_stream(segments).read_all(), pa.ipc.open_stream(annotations).read_all())
 
 
-def _ipc(table: pa.Table) -> bytes:
+def _table(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
+    columns: Any = zip(*rows) if rows else [() for _ in schema]
+    return pa.table(
+        [_binary(values) if f.type == pa.binary() else pa.array(values, type=f.type) for values, f in zip(columns, schema)],
+        schema=schema,
+    )
+
+
+def _binary(values: Sequence[bytes | memoryview]) -> pa.Array:
+    """A non-null binary column from bytes or views: one join, where ``pa.array`` costs ~0.3 us per view."""
+    data = b"".join(values)
+    if len(data) >= 2**31:
+        return pa.array(values, type=pa.binary())
+    offsets = array("i", [0])
+    offsets.extend(accumulate(map(len, values)))
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _ipc(table: pa.Table) -> pa.Buffer:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return bytes(sink.getvalue())
+    return sink.getvalue()
