@@ -38,13 +38,16 @@ from bench._common import (  # noqa: E402
     typical_segment,
 )
 
-POOL = 20_000  # pre-encoded distinct datagrams; ids are rewritten per send to stay unique
+POOL = 20_000  # pre-encoded distinct datagrams; ids and trace ids are rewritten per send to stay unique
 
 
 def _sender(port: int, rate: float, seconds: float, seed: int, out: mp.Queue[tuple[int, float]]) -> None:
     rng = random.Random(seed)
     now = time.time()
-    pool = [HEADER + dumps(typical_segment(rng, now)) for _ in range(POOL)]
+    pool = []
+    for _ in range(POOL):
+        doc = typical_segment(rng, now)
+        pool.append((HEADER + dumps(doc), doc["trace_id"].encode()))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
     addr = ("127.0.0.1", port)
@@ -58,10 +61,13 @@ def _sender(port: int, rate: float, seconds: float, seed: int, out: mp.Queue[tup
             break
         target = int((t - start) * rate) + 1 if rate > 0 else sent + 200
         while sent < target:
-            data = pool[sent % POOL]
-            # Unique segment id per send: replace the first 8 hex digits of the id (after '"id":"').
+            data, trace_id = pool[sent % POOL]
+            # A new trace per send (as one request each): the trace id's last 12 hex digits,
+            # in the segment and its subsegments; and a unique segment id (after '"id":"').
+            unique = f"{sent:012x}".encode()
+            data = data.replace(trace_id, trace_id[:23] + unique)
             i = data.index(b'"id":"') + 6
-            data = data[:i] + prefix + f"{sent:012x}".encode() + data[i + 16 :]
+            data = data[:i] + prefix + unique + data[i + 16 :]
             try:
                 sock.sendto(data, addr)
             except OSError:
