@@ -34,6 +34,17 @@ def files_in(path: str) -> list[str]:
     return sorted(os.listdir(doc_files.docs_dir(path)))
 
 
+def written(tmp_path: Path, docs: list[dict[str, Any]]) -> str:
+    """A store file holding ``docs``, closed."""
+    path = str(tmp_path / "t.duckdb")
+    store = open_store(path)
+    try:
+        store.write(batch_of(*docs))
+    finally:
+        store.close()
+    return path
+
+
 def test_chunks_live_in_the_files_and_read_back_after_reopen(tmp_path: Path) -> None:
     path = str(tmp_path / "t.duckdb")
     docs = [segment(annotations={"i": i}, metadata={"pad": "x" * (i % 50)}) for i in range(500)]
@@ -63,11 +74,8 @@ def test_chunks_live_in_the_files_and_read_back_after_reopen(tmp_path: Path) -> 
 
 
 def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
-    path = str(tmp_path / "t.duckdb")
     docs = [segment() for _ in range(300)]
-    store = open_store(path)
-    store.write(batch_of(*docs))
-    store.close()
+    path = written(tmp_path, docs)
     # What an older file holds: the compressed bytes in chunks.data, no files beside it.
     conn = duckdb.connect(path)
     rows = conn.execute("SELECT chunk, file, pos, size FROM chunks").fetchall()
@@ -97,11 +105,8 @@ def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
 def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: Path) -> None:
     # Files written while chunks already lived in the files but segments rows did not yet
     # repeat where (their chunk_* columns came as NULLs): the read looks the place up.
-    path = str(tmp_path / "t.duckdb")
     docs = [segment() for _ in range(200)]
-    store = open_store(path)
-    store.write(batch_of(*docs))
-    store.close()
+    path = written(tmp_path, docs)
     conn = duckdb.connect(path)
     conn.execute("UPDATE segments SET chunk_raw = NULL, chunk_dict = NULL, chunk_file = NULL,"
                  " chunk_pos = NULL, chunk_size = NULL")  # fmt: skip
@@ -115,12 +120,9 @@ def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: 
 
 def test_documents_stored_with_a_parent_marker_get_their_parent_id_back(tmp_path: Path) -> None:
     # Earlier versions replaced the parent id in the text by a marker byte as well.
-    path = str(tmp_path / "t.duckdb")
     parent = segment()
     children = [segment(trace_id=parent["trace_id"], parent_id=parent["id"]) for _ in range(5)]
-    store = open_store(path)
-    store.write(batch_of(parent, *children))
-    store.close()
+    path = written(tmp_path, [parent, *children])
     conn = duckdb.connect(path)
     rewritten = 0
     for chunk, number, pos, size, raw_size, dict_id in conn.execute(
