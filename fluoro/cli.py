@@ -27,6 +27,7 @@ def _server(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         pipeline=PipelineConfig(flush_interval=args.flush_interval),
         udp_process=args.udp_process,
+        summary_workers=args.summary_workers,
     )
     FluoroServer(config).run()
     return 0
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--flush-interval", type=float, default=0.25, help="max seconds before a flush")
     server.add_argument("--memory-limit", default="128MB", help="DuckDB memory limit")
     server.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    server.add_argument(
+        "--summary-workers", type=int, default=1,
+        help="helper processes that compute part of each page of trace summaries (default 1; 0: none)",
+    )  # fmt: skip
     server.add_argument(
         "--udp-in-thread", dest="udp_process", action="store_false",
         help="parse UDP in a thread instead of a child process (lower throughput, one process)",

@@ -28,6 +28,7 @@ from fluoro.daemon.udp_process import UDPProcessReceiver
 from fluoro.query.graph_service import GraphQueries
 from fluoro.query.rollup import GraphRollup
 from fluoro.query.service import QueryService
+from fluoro.query.summary_pool import SummaryPool
 from fluoro.store import open_store
 from fluoro.store.api import Store
 
@@ -48,6 +49,8 @@ class ServerConfig:
     udp_process: bool = False
     # Seconds between service-graph rollup cycles (how far GetServiceGraph lags ingestion).
     graph_interval: float = 2.0
+    # Helper processes that compute part of each page of trace summaries (0: all in the server).
+    summary_workers: int = 0
 
 
 class _Uvicorn(uvicorn.Server):
@@ -129,6 +132,7 @@ class FluoroServer:
         self.udp: UDPReceiver | UDPProcessReceiver | None = None
         self.tcp: socket.socket | None = None
         self.rollup: GraphRollup | None = None
+        self.summary_pool: SummaryPool | None = None
         self.port: int = config.port
         self._uvicorn: _Uvicorn | None = None
         self.started = threading.Event()
@@ -188,8 +192,11 @@ class FluoroServer:
             self.rollup.start()
             if cfg.udp_process:
                 _name_os_threads()
+            self.summary_pool = SummaryPool(cfg.summary_workers)
+            self.summary_pool.start()
+            queries = QueryService(self.store, page_size=cfg.page_size, summary_pool=self.summary_pool)
             ctx = ApiContext(
-                self.pipeline, QueryService(self.store, page_size=cfg.page_size), self.metrics, self.store.config_store(),
+                self.pipeline, queries, self.metrics, self.store.config_store(),
                 graphs=GraphQueries(self.store),
             )
             app = build_app(ctx)
@@ -204,6 +211,8 @@ class FluoroServer:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        if self.summary_pool is not None:
+            self.summary_pool.close()
         if self.udp is not None:
             self.udp.stop()
         if self.pipeline is not None:

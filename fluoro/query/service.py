@@ -21,6 +21,7 @@ from fluoro.query.filters.evaluate import TraceView, matches
 from fluoro.query.filters.narrow import narrowing
 from fluoro.query.filters.parser import GroupResolver
 from fluoro.query.summaries import summarize
+from fluoro.query.summary_pool import SummaryPool, summary_of
 from fluoro.store.api import (
     FilterUnsupported,
     StoredDocument,
@@ -70,8 +71,11 @@ class QueryService:
         max_window: float | None = None,
         groups: GroupResolver | None = None,
         scan_budget: int = 1000,
+        summary_pool: SummaryPool | None = None,
     ) -> None:
         self.reader = reader
+        # Computes a page's summaries on more than one core (the server has one).
+        self.summary_pool = summary_pool
         self.page_size = page_size
         self.max_window = max_window
         # ("name" | "arn", value) -> a group's filter expression, for group.name / group.arn.
@@ -90,10 +94,7 @@ class QueryService:
             raise InvalidQuery(f"Invalid filter expression: {exc}") from None
 
     def _assembled(self, trace_ids: list[str]) -> dict[str, Trace]:
-        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
-        for stored in self.reader.documents(trace_ids):
-            by_trace[stored.trace_id].append(stored)
-        return {t: assemble(t, docs) for t, docs in by_trace.items()}
+        return {t: assemble(t, docs) for t, docs in self._documents(trace_ids).items()}
 
     def batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
         ids = body.get("TraceIds")
@@ -108,9 +109,7 @@ class QueryService:
         for trace_id in ids:
             if not _valid_trace_id(trace_id):
                 raise InvalidQuery(f"Invalid trace id {trace_id}: incorrect id format")
-        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
-        for stored in self.reader.documents(ids):
-            by_trace[stored.trace_id].append(stored)
+        by_trace = self._documents(ids)
         traces, missing = [], []
         for trace_id in ids:
             if trace_id not in by_trace:
@@ -142,10 +141,19 @@ class QueryService:
         after = self._decode_token(body.get("NextToken"), fingerprint)
         narrow = narrowing(residual) if capabilities.narrows else None
         query = TraceQuery(start, end, range_type, pushed, self.page_size, after, narrow)
-        hits, traces, processed, more = self._search(query, residual)
-        if rate is not None:
-            hits = [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
-        summaries = [_summary(traces[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in traces]
+        if residual is None:
+            # The store evaluated the whole filter: a page of hits, their documents, summaries
+            # (on two cores when there is a summary pool).
+            page = self._find(query)
+            hits, processed = self._sampled(page.hits, rate), page.processed
+            more = page.hits[-1] if (page.more and page.hits) else None
+            by_trace = self._documents([h.trace_id for h in hits])
+            items = [(h.trace_id, by_trace[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in by_trace]
+            summaries = self.summary_pool.summaries(items) if self.summary_pool else [summary_of(*i) for i in items]
+        else:
+            hits, traces, processed, more = self._search(query, residual)
+            hits = self._sampled(hits, rate)
+            summaries = [_summary(traces[h.trace_id], h.matched_event_time) for h in hits if h.trace_id in traces]
         out: dict[str, Any] = {
             "TraceSummaries": summaries,
             "ApproximateTime": more.sort_time if more else start,
@@ -155,8 +163,20 @@ class QueryService:
             out["NextToken"] = self._encode_token(more.sort_time, more.trace_id, fingerprint)
         return out
 
+    @staticmethod
+    def _sampled(hits: list[TraceHit], rate: float | None) -> list[TraceHit]:
+        if rate is None:
+            return hits
+        return [h for h in hits if int(hashlib.sha1(h.trace_id.encode()).hexdigest()[:8], 16) < rate * 2**32]
+
+    def _documents(self, trace_ids: list[str]) -> dict[str, list[StoredDocument]]:
+        by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
+        for stored in self.reader.documents(trace_ids):
+            by_trace[stored.trace_id].append(stored)
+        return by_trace
+
     def _search(
-        self, query: TraceQuery, residual: Node | None
+        self, query: TraceQuery, residual: Node
     ) -> tuple[list[TraceHit], dict[str, Trace | TraceView], int, TraceHit | None]:
         """Matching hits of one page, their traces, traces processed, and where the next page resumes.
 
@@ -164,11 +184,6 @@ class QueryService:
         here on assembled candidates, a batch at a time, within ``scan_budget``.  The
         store has already dropped candidates ``query.narrow`` rules out.
         """
-        if residual is None:
-            page = self._find(query)
-            last = page.hits[-1] if (page.more and page.hits) else None
-            plain: dict[str, Trace | TraceView] = dict(self._assembled([h.trace_id for h in page.hits]))
-            return page.hits, plain, page.processed, last
         # One store query for every candidate the budget allows (the cost is the scan, not
         # the limit), then documents and evaluation a chunk at a time until the page is full.
         page = self._find(replace(query, limit=max(self.scan_budget, 1)))
