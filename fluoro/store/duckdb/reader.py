@@ -228,10 +228,15 @@ def _live_rows(
         return []
     times = [int(t) for _, t in keys]
     # A trace's segments and annotations all carry its trace_time: it bounds every scan.
-    bounds = "trace_time BETWEEN ? AND ?"
+    bounds, lo_hi = "trace_time BETWEEN ? AND ?", [min(times), max(times)]
     where = f"{bounds} AND trace_key IN (SELECT unnest(?::BIGINT[])){narrow[0]}"
-    params: list[Any] = [min(times), max(times), sorted({int(k) for k, _ in keys}), *narrow[1]]
-    return _live(conn, query, where, params, (bounds, [min(times), max(times)]))
+    params: list[Any] = [*lo_hi, sorted({int(k) for k, _ in keys}), *narrow[1]]
+    # Under ingest these are every trace of the last seconds: aggregate only those the
+    # filter's semi-joins keep (an annotation's traces), not all of them.
+    for sql, sql_params in compile_filter(query.filter, bounds, lo_hi).prefilters:
+        where += f" AND {sql}"
+        params.extend(sql_params)
+    return _live(conn, query, where, params, (bounds, lo_hi))
 
 
 def _live(
