@@ -67,6 +67,16 @@ class Exists(Node):
     cond: Node
 
 
+@dataclass(frozen=True)
+class Absent(Node):
+    """No ``FACT_ATTR`` row satisfies ``cond``.  Sound because a trace's attribute facts are
+    complete (every value of every attribute); a trace whose facts are unknown (an opaque
+    row) or stale satisfies every ``Absent`` as it does every ``Exists``."""
+
+    kind: ClassVar[str] = "fact_absent"
+    cond: Node
+
+
 def _all(items: Sequence[Node]) -> Node:
     if any(i == FALSE for i in items):
         return FALSE
@@ -152,9 +162,28 @@ def _rootcause(node: RootCause) -> Node:
     return _exists(FACT_NODE, _all(base))
 
 
+def _attribute(node: Node) -> Node | None:
+    """The fact rows a trace-level attribute keyword reads, or None for other nodes."""
+    if isinstance(node, (Compare, Present)) and node.field in SEGMENT_ATTRIBUTES:
+        # Some value of the trace's satisfies the operator (``!=`` included): a fact row does.
+        named = Column("type", "=", node.field)
+        if isinstance(node, Present):
+            return named
+        value = _string("name", node, True)
+        return TRUE if value == TRUE else _all([named, value])
+    if isinstance(node, Flag) and node.name == "inferred":
+        return Column("type", "=", "inferred")
+    return None
+
+
 def _trace_leaf(node: Node, positive: bool) -> Node:
+    attribute = _attribute(node)
+    if attribute is not None:
+        if attribute == TRUE:
+            return TRUE
+        return _exists(FACT_ATTR, attribute) if positive else Absent(attribute)
     if not positive:
-        return TRUE  # "no node/edge/cause like this" needs complete facts: never narrowed
+        return TRUE  # "no node/edge/cause like this": service rows are read per row, never narrowed
     if isinstance(node, Service):
         body = TRUE if node.body is None else _logic(node.body, True, _service_leaf)
         return _exists(FACT_NODE, _all([*_selects(node.selector), body]))
@@ -164,15 +193,6 @@ def _trace_leaf(node: Node, positive: bool) -> Node:
         return _exists(FACT_EDGE, _all([*selectors, body]))
     if isinstance(node, RootCause):
         return _rootcause(node)
-    if isinstance(node, (Compare, Present)) and node.field in SEGMENT_ATTRIBUTES:
-        # Some value of the trace's satisfies the operator (``!=`` included): a fact row does.
-        named = Column("type", "=", node.field)
-        if isinstance(node, Present):
-            return _exists(FACT_ATTR, named)
-        value = _string("name", node, True)
-        return TRUE if value == TRUE else _exists(FACT_ATTR, _all([named, value]))
-    if isinstance(node, Flag) and node.name == "inferred":
-        return _exists(FACT_ATTR, Column("type", "=", "inferred"))
     return TRUE  # other trace-level keywords: the store's SQL (or the evaluator) handles them
 
 
@@ -187,4 +207,4 @@ def narrowing(node: Node | None) -> Node | None:
     return None if out == TRUE else out
 
 
-__all__ = ["Column", "Exists", "narrowing"]
+__all__ = ["Absent", "Column", "Exists", "narrowing"]

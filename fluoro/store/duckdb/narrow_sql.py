@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 
 from fluoro.query.filters.ast import And, Const, Node, Not, Or
-from fluoro.query.filters.narrow import Column, Exists
-from fluoro.store.api import FACT_OPAQUE
+from fluoro.query.filters.narrow import Absent, Column, Exists
+from fluoro.store.api import FACT_ATTR, FACT_OPAQUE
 from fluoro.store.duckdb import graph
 
 _COLUMNS = frozenset({"name", "type", "account", "dst_name", "dst_type", "dst_account"})
@@ -66,6 +66,16 @@ def _trace(node: Node, window: str, window_params: list[Any], params: list[Any])
         return "TRUE" if node.value else "FALSE"
     if isinstance(node, Exists):
         return f"trace_key IN ({_exists(node, window, window_params, params, 'trace_key')})"
+    if isinstance(node, Absent):
+        # Traces with such an attribute fact are out, unless their facts are unknown (opaque).
+        params.extend(window_params)
+        params.append(FACT_ATTR)
+        cond = _row(node.cond, params)
+        params.extend(window_params)
+        return (
+            f"(trace_key NOT IN (SELECT trace_key FROM trace_nodes WHERE {window} AND kind = ? AND {cond})"
+            f" OR trace_key IN (SELECT trace_key FROM trace_nodes WHERE {window} AND kind = {FACT_OPAQUE}))"
+        )
     raise ValueError(f"not a narrowing: {node!r}")
 
 

@@ -366,9 +366,16 @@ def test_trace_attributes_narrow_by_their_facts() -> None:
         assert _candidates(store, "resource.arn OR instance.id") == {_id(1), _id(2)}
         assert _candidates(store, 'availabilityzone != "us-east-1a"') == {_id(2)}
         assert _candidates(store, "inferred") == {_id(3)}
-        # Negated, nothing narrows; the evaluator decides.
-        assert _candidates(store, "!inferred") == {_id(1), _id(2), _id(3)}
+        # Negated: attribute facts are complete, so a trace that has the value is out.
+        assert _candidates(store, "!inferred") == {_id(1), _id(2)}
+        assert _candidates(store, '!resource.arn AND NOT instance.id = "i-2"') == {_id(3)}
         assert _found(store, "!inferred") == {_id(1), _id(2)}
+        # A trace whose facts became unknown stays a candidate even if an old fact says otherwise.
+        store.graph_replace({_id(3): []}, store.graph_cursor())
+        store._db.execute("INSERT INTO trace_nodes (trace_key, trace_time, kind, name, type, fault, error, throttle, ok)"
+                          " SELECT trace_key, trace_time, -1, '', 'inferred', false, false, false, false"
+                          " FROM trace_nodes WHERE kind = 2")  # fmt: skip
+        assert _candidates(store, "!inferred") == {_id(1), _id(2), _id(3)}
         assert _found(store, 'instance.id = "i-2"') == {_id(2)}
         assert _found(store, "inferred") == {_id(3)}
     finally:
