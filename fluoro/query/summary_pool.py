@@ -20,7 +20,7 @@ import pickle
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from fluoro.query.assemble import assemble
 from fluoro.query.summaries import summarize
@@ -108,23 +108,18 @@ class SummaryPool:
         for helper in helpers or ():
             helper.close()
 
-    def summaries(self, items: Sequence[Item], here: Callable[[Item], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """``here`` computes an item in this process (default ``summary_of``; a caller holding the
-        assembled traces passes a cheaper one); the helpers always start from the documents."""
-        local_summary = here or (lambda item: summary_of(*item))
+    def summaries(self, items: Sequence[Item]) -> list[dict[str, Any]]:
         if len(items) < MIN_SPLIT or not self._lock.acquire(blocking=False):
-            return [local_summary(item) for item in items]
+            return [summary_of(*item) for item in items]
         try:
             helpers = self._ensure()
             if helpers is None:
-                return [local_summary(item) for item in items]
-            return self._split(helpers, items, local_summary)
+                return [summary_of(*item) for item in items]
+            return self._split(helpers, items)
         finally:
             self._lock.release()
 
-    def _split(
-        self, helpers: list[_Helper], items: Sequence[Item], here: Callable[[Item], dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    def _split(self, helpers: list[_Helper], items: Sequence[Item]) -> list[dict[str, Any]]:
         share = int(len(items) * HELPER_SHARE * len(helpers) / (len(helpers) * HELPER_SHARE + 1 - HELPER_SHARE))
         remote, local = items[:share], items[share:]
         parts = [list(remote[i :: len(helpers)]) for i in range(len(helpers))]
@@ -137,7 +132,7 @@ class SummaryPool:
                 sent.append(True)
             except (OSError, ValueError):
                 sent.append(False)
-        mine = [here(item) for item in local]
+        mine = [summary_of(*item) for item in local]
         failed = False
         theirs: list[list[dict[str, Any]]] = []
         for helper, part, ok in zip(helpers, parts, sent):
@@ -152,7 +147,7 @@ class SummaryPool:
                 if not failed:
                     log.warning("summary helper failed (%r); computing its share here", done)
                 failed = True
-                done = [here(item) for item in part]
+                done = [summary_of(*item) for item in part]
             theirs.append(done)
         if failed or not all(sent):
             self._discard()  # a helper that missed an answer may still send it: never reuse its pipe

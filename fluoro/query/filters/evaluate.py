@@ -237,10 +237,11 @@ class TraceView:
 
 
 def _trace_flag(view: TraceView, name: str) -> bool:
-    root = view.root
     if name == "ok":
+        root = view.root
         return not (root is not None and (root.fault or root.error or root.throttle))
     if name in ("fault", "error"):
+        root = view.root
         return bool(root is not None and getattr(root, name))
     if name == "throttle":
         return any(r.any_throttle for r in view.rows)

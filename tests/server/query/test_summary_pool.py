@@ -122,17 +122,3 @@ def test_get_trace_summaries_is_the_same_with_a_pool(store: DuckDBStore) -> None
     assert len(plain["TraceSummaries"]) == 20 and "NextToken" in plain
     assert pooled == plain
 
-
-def test_filters_evaluated_here_give_the_same_page_with_a_pool(store: DuckDBStore) -> None:
-    """The residual path (service(), rootcause) summarizes partly here from its evaluated
-    traces, partly in the helper from the documents: the same summaries."""
-    for expression in ("service() { fault }", "inferred", 'rootcause.fault.service { name = "orders" }'):
-        body = {"StartTime": T0 - 60, "EndTime": T0 + 60, "FilterExpression": expression}
-        plain = QueryService(store, page_size=20).get_trace_summaries(body)
-        pool = SummaryPool(1)
-        try:
-            pooled = QueryService(store, page_size=20, summary_pool=pool).get_trace_summaries(body)
-        finally:
-            pool.close()
-        assert pooled == plain
-        assert plain["TraceSummaries"], expression
