@@ -122,6 +122,16 @@ def write(store: DuckDBStore, docs: Iterable[dict[str, Any]], received: float = 
     store.write(ArrowBatch.from_batch(batch))
 
 
+def lambda_store(seed: int, traces: int) -> DuckDBStore:
+    """A memory store holding ``traces`` successful Lambda traces, one write each."""
+    rng = random.Random(seed)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    for i in range(traces):
+        write(store, lambda_trace(rng, T0 + i, 200))
+    return store
+
+
 def test_devguide_service_graph_from_traces_matches_published_output() -> None:
     published = load_fixture("service-graph", "devguide-client-ec2-dynamodb-sns.json")["Services"]
     ours = from_traces(devguide_traces())
@@ -303,11 +313,7 @@ def by_type(services: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
 def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rng = random.Random(19)
-    store = open_store("memory")
-    assert isinstance(store, DuckDBStore)
-    for i in range(5):
-        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    store = lambda_store(seed=19, traces=5)  # one write, one position, per trace
     rollup = GraphRollup(store, batch_traces=2)
     original = store.graph_replace
 
@@ -324,11 +330,7 @@ def test_rollup_stopped_mid_cycle_resumes_after_the_last_finished_batch(
 
 
 def test_rollup_computes_in_small_slices_and_writes_in_larger_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(23)
-    store = open_store("memory")
-    assert isinstance(store, DuckDBStore)
-    for i in range(7):
-        write(store, lambda_trace(rng, T0 + i, 200))  # one write, one position, per trace
+    store = lambda_store(seed=23, traces=7)  # one write, one position, per trace
     written: list[int] = []
     original = store.graph_replace
 
@@ -346,11 +348,7 @@ def test_rollup_computes_in_small_slices_and_writes_in_larger_batches(monkeypatc
 
 
 def test_rollup_stopped_before_a_batch_is_written_does_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(31)
-    store = open_store("memory")
-    assert isinstance(store, DuckDBStore)
-    for i in range(5):
-        write(store, lambda_trace(rng, T0 + i, 200))
+    store = lambda_store(seed=31, traces=5)  # one write, one position, per trace
     rollup = GraphRollup(store, batch_traces=4, compute_traces=2)
     original = store.documents
 
@@ -433,11 +431,7 @@ def test_a_file_rolled_up_before_its_facts_existed_is_rolled_up_again_without_do
     old_key: str, old_facts: str
 ) -> None:
     """The cursor key changes with what node facts hold: an older file starts over once, idempotently."""
-    rng = random.Random(37)
-    store = open_store("memory")
-    assert isinstance(store, DuckDBStore)
-    for i in range(3):
-        write(store, lambda_trace(rng, T0 + i, 200))
+    store = lambda_store(seed=37, traces=3)  # one write, one position, per trace
     assert GraphRollup(store).run_once() == 3
     before = GraphQueries(store).get_service_graph({"StartTime": T0 - 60, "EndTime": T0 + 60})
     facts = store._db.execute("SELECT count(*) FROM trace_nodes").fetchone()
