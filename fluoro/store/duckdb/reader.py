@@ -12,6 +12,7 @@ as of its watermark and aggregates the rest live, in one snapshot; see
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import duckdb
@@ -127,6 +128,33 @@ def read_documents(
 Row = tuple[int, int, int, float]  # trace_key, trace_time, hi, sort_time: the page order
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """A set of traces left in DuckDB as a subquery of (trace_key, trace_time), with its size
+    and seconds.  Under ingest the traces not yet summarized are every trace of the last
+    seconds (tens of thousands): as a Python list they cost ~60 ms per use as a parameter."""
+
+    sql: str
+    params: list[Any]
+    count: int
+    lo: int
+    hi: int
+
+    def member(self) -> tuple[str, list[Any]]:
+        """`` trace_key IN (…)`` with its parameters, bounded by the set's seconds."""
+        return (
+            f"trace_time BETWEEN ? AND ? AND trace_key IN (SELECT trace_key FROM ({self.sql}))",
+            [self.lo, self.hi, *self.params],
+        )
+
+
+def _keys(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> _Keys:
+    row = conn.execute(f"SELECT count(*), min(trace_time), max(trace_time) FROM ({sql})", params).fetchone()
+    count = int(row[0]) if row else 0
+    lo, hi = (int(row[1]), int(row[2])) if row and count else (0, -1)
+    return _Keys(sql, params, count, lo, hi)
+
+
 def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     """Newest-first traces of the window matching the filter, as of one snapshot.
 
@@ -163,24 +191,26 @@ def _find(conn: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
         narrow = _narrowed(conn, query, window, wparams)
         # Up to ``end`` inclusive: TracesProcessedCount's range (``_processed``) reuses the list;
         # a trace at ``end`` itself is outside the window and filtered out by every query.
-        dirty = conn.execute(
+        dirty = _keys(
+            conn,
             "SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND trace_time >= ? AND trace_time <= ?",
             [mark, *wparams],
-        ).fetchall()
-        live_keys = dirty
+        )
+        live = dirty
     else:
         narrow = _narrowed(conn, query, "TRUE", [])
         event = query.range_type is TimeRangeType.EVENT
         ends_after = "last_end >= ? AND first_start < ?" if event else f"last_end >= ? AND {_DONE} >= ? AND first_start < ?"
-        dirty = conn.execute("SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ?", [mark]).fetchall()
-        straddling = conn.execute(
-            f"SELECT trace_key, trace_time FROM traces WHERE {ends_after}", [end] * (2 if event else 3)
-        ).fetchall()
-        live_keys = dirty + straddling
-    if len(live_keys) > LIVE_ONLY_ABOVE:
+        dirty = _keys(conn, "SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ?", [mark])
+        live = _keys(
+            conn,
+            f"{dirty.sql} UNION SELECT trace_key, trace_time FROM traces WHERE {ends_after}",
+            [*dirty.params, *[end] * (2 if event else 3)],
+        )
+    if live.count > LIVE_ONLY_ABOVE:
         return _find_live(conn, query, narrow)
-    rows = _live_rows(conn, query, live_keys, narrow)
-    rows += _table_rows(conn, query, [int(k) for k, _ in dirty], narrow)
+    rows = _live_rows(conn, query, live, narrow)
+    rows += _table_rows(conn, query, dirty, narrow)
     rows.sort(reverse=True, key=lambda r: (r[3], r[1], r[2], r[0]))
     return _page(conn, query, rows, mark, dirty if query.range_type is TimeRangeType.TRACE_ID else None)
 
@@ -190,7 +220,7 @@ def _page(
     query: TraceQuery,
     rows: list[Row],
     mark: int | None,
-    dirty: list[tuple[int, int]] | None = None,
+    dirty: _Keys | None = None,
 ) -> TracePage:
     """The first ``limit`` of ``rows`` (best first) as a page; ``mark``: the table's watermark, if read;
     ``dirty``: the window's traces with documents after it (TraceId windows), if known."""
@@ -220,17 +250,15 @@ def _ranked(rows_sql: str, sort_sql: str, cond: str, compiled: Compiled, query: 
     ), [*compiled.params, *after_params, query.limit + 1]
 
 
-def _live_rows(
-    conn: duckdb.DuckDBPyConnection, query: TraceQuery, keys: list[tuple[int, int]], narrow: Narrowed
-) -> list[Row]:
+def _live_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, keys: _Keys, narrow: Narrowed) -> list[Row]:
     """The traces in ``keys`` (by trace_key; trace_time bounds the scan), aggregated now."""
-    if not keys:
+    if not keys.count:
         return []
-    times = [int(t) for _, t in keys]
     # A trace's segments and annotations all carry its trace_time: it bounds every scan.
-    bounds, lo_hi = "trace_time BETWEEN ? AND ?", [min(times), max(times)]
-    where = f"{bounds} AND trace_key IN (SELECT unnest(?::BIGINT[])){narrow[0]}"
-    params: list[Any] = [*lo_hi, sorted({int(k) for k, _ in keys}), *narrow[1]]
+    bounds, lo_hi = "trace_time BETWEEN ? AND ?", [keys.lo, keys.hi]
+    member, member_params = keys.member()
+    where = f"{member}{narrow[0]}"
+    params: list[Any] = [*member_params, *narrow[1]]
     # Under ingest these are every trace of the last seconds: aggregate only those the
     # filter's semi-joins keep (an annotation's traces), not all of them.
     for sql, sql_params in compile_filter(query.filter, bounds, lo_hi).prefilters:
@@ -290,7 +318,7 @@ def _find_live(conn: duckdb.DuckDBPyConnection, query: TraceQuery, narrow: Narro
     return _page(conn, query, _live(conn, query, where, params, semi), None)
 
 
-def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[int], narrow: Narrowed) -> list[Row]:
+def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: _Keys, narrow: Narrowed) -> list[Row]:
     """Matching rows of ``traces`` (minus ``dirty`` traces), newest first, slice by slice until a page is full."""
     start, end = query.start, query.end
     after = query.after[0] if query.after is not None else None
@@ -317,7 +345,8 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
             # done <= last_end: the first term lets min/max of last_end skip row groups.
             return f"last_end >= ? AND {_DONE} >= ? AND {_DONE} < ?", [a, a, b]
 
-    exclude = " AND trace_key NOT IN (SELECT unnest(?::BIGINT[]))" if dirty else ""
+    exclude = f" AND trace_key NOT IN (SELECT trace_key FROM ({dirty.sql}))" if dirty.count else ""
+    exclude_params = dirty.params if dirty.count else []
     windowed = compile_filter(query.filter, "TRUE", []).windowed
     # The narrowing is recomputed per slice, bounded by the slice's seconds: facts are read
     # for the traces a slice can hold, not for the whole window at every slice.
@@ -346,7 +375,7 @@ def _table_rows(conn: duckdb.DuckDBPyConnection, query: TraceQuery, dirty: list[
             sliced = ("", []) if found_narrow is None else (f" AND {found_narrow[0]}", found_narrow[1])
         rows_sql = f"SELECT * FROM traces WHERE {cond}{exclude}{sliced[0]}"
         sql, ranked_params = _ranked(rows_sql, sort, "TRUE", compiled, query)
-        params = [*cond_params, *([dirty] if dirty else []), *sliced[1], *ranked_params]
+        params = [*cond_params, *exclude_params, *sliced[1], *ranked_params]
         found = [(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in conn.execute(sql, params).fetchall()]
         out += found
         covered = top - a
@@ -362,7 +391,7 @@ def _processed(
     hits: list[TraceHit],
     more: bool,
     mark: int | None,
-    window_dirty: list[tuple[int, int]] | None = None,
+    window_dirty: _Keys | None = None,
 ) -> int:
     """Traces looked at for this page, matching or not, counted by their root segments."""
     upper = query.after[0] if query.after else query.end
@@ -374,20 +403,18 @@ def _processed(
             # Summarized traces from the table; traces with newer documents counted live instead.
             sql = f"SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond}"
             total = int(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
-            if window_dirty is not None:  # the page's range lies inside the window
-                first, last = math.floor(lower), upper
-                dirty = [(k, t) for k, t in window_dirty if first <= t <= last]
-            else:
-                dirty = conn.execute(
-                    f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
-                ).fetchall()
-            if dirty:
-                keys = "trace_time BETWEEN ? AND ? AND trace_key IN (SELECT unnest(?::BIGINT[]))"
-                keys_params = [min(int(t) for _, t in dirty), max(int(t) for _, t in dirty), [int(k) for k, _ in dirty]]
+            if window_dirty is None:
+                window_dirty = _keys(
+                    conn, f"SELECT DISTINCT trace_key, trace_time FROM segments WHERE chunk > ? AND {cond}", [mark, *params]
+                )
+            if window_dirty.count:  # (the page's range lies inside the window the set was read for)
+                keys, keys_params = window_dirty.member()
+                keys = f"{cond} AND {keys}"
+                keys_params = [*params, *keys_params]
                 row = conn.execute(
-                    f"SELECT (SELECT count(*) FROM segments WHERE {cond} AND {roots} AND {keys})"
-                    f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {cond} AND {keys})",
-                    [*params, *keys_params, *params, *keys_params],
+                    f"SELECT (SELECT count(*) FROM segments WHERE {roots} AND {keys})"
+                    f" - (SELECT coalesce(sum(roots), 0) FROM traces WHERE {keys})",
+                    [*keys_params, *keys_params],
                 ).fetchone()
                 total += int(row[0]) if row else 0
             return max(total, len(hits))
