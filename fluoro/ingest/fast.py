@@ -35,7 +35,7 @@ from fluoro.ingest.document import (
     status_of,
     validate,
 )
-from fluoro.store.api import SegmentBatch
+from fluoro.store.api import SegmentBatch, trace_key
 
 # Noqa UP007/UP045: msgspec evaluates these annotations at runtime, on Python 3.9 too.
 # Lengths are checked by msgspec; the hex digits of all of a document's ids in one regex call
@@ -168,7 +168,7 @@ def _strict_rows(e: _Doc, body: bytes | memoryview, received: float) -> tuple[Se
     if trace_id[:2] != "1-" or trace_id[10] != "-" or not _HEX_DIGITS.fullmatch("".join(ids)):
         raise _Lenient
     trace_time = int(trace_id[2:10], 16)
-    key = int(trace_id[19:], 16) - (1 << 63)  # store.api.trace_key, inlined
+    key = trace_key(trace_id)
     in_progress = e.in_progress is True
     fault = e.fault is True
     error = e.error is True

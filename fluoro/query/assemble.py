@@ -92,6 +92,33 @@ def http_status(entity: Doc) -> int | None:
     return status if type(status) is int else None
 
 
+_FLAG_STATUS = {"fault": (500, 600), "error": (400, 500)}
+
+
+def has_flag(entity: Doc, flag: str) -> bool:
+    """``fault``/``error``/``throttle``: the flag is set or the HTTP status says so (5xx, 4xx, 429)."""
+    if entity.get(flag) is True:
+        return True
+    status = http_status(entity)
+    if status is None:
+        return False
+    if flag == "throttle":
+        return status == 429
+    low, high = _FLAG_STATUS[flag]
+    return low <= status < high
+
+
+def entity_flags(entity: Doc) -> tuple[bool, bool, bool]:
+    """``has_flag`` of fault, error and throttle at once, reading the HTTP status once
+    (for callers that need all three of every entity)."""
+    status = http_status(entity)
+    return (
+        entity.get("fault") is True or (status is not None and 500 <= status < 600),
+        entity.get("error") is True or (status is not None and 400 <= status < 500),
+        entity.get("throttle") is True or status == 429,
+    )
+
+
 def walk(entity: Doc) -> list[Doc]:
     """``entity`` and all its nested subsegments, depth first (a list: every caller reads them all)."""
     out: list[Doc] = []

@@ -22,23 +22,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from fluoro.query.assemble import Doc, Trace, http_status
+from fluoro.query.assemble import Doc, Trace, entity_flags
 from fluoro.query.filters.evaluate import SEGMENT_ATTRIBUTES, has_inferred, segment_attribute_values
 from fluoro.query.trace_nodes import NodeId, build
 from fluoro.store.api import FACT_ATTR, FACT_EDGE, FACT_NODE, FACT_OPAQUE, NodeFact
 
 OPAQUE = NodeFact(FACT_OPAQUE)
-
-
-def entity_flags(entity: Doc) -> tuple[bool, bool, bool]:
-    """``has_flag`` of fault, error and throttle at once (the rollup asks for every entity):
-    the flag is set, or the HTTP status says so."""
-    status = http_status(entity)
-    return (
-        entity.get("fault") is True or (status is not None and 500 <= status < 600),
-        entity.get("error") is True or (status is not None and 400 <= status < 500),
-        entity.get("throttle") is True or status == 429,
-    )
 
 
 def _flags(entities: Iterable[Doc]) -> tuple[bool, bool, bool, bool]:

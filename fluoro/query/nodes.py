@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
-from fluoro.query.assemble import http_status, infer_origin, walk
+from fluoro.query.assemble import entity_flags, infer_origin, walk
 
 Doc = dict[str, Any]
 CLIENT = "client"
@@ -109,14 +109,8 @@ def _number(value: Any) -> float | None:
 
 def outcome(entity: Doc) -> str:
     """fault (flag or 5xx) beats throttle (flag or 429) beats error (flag or 4xx) beats ok."""
-    code = http_status(entity) or 0
-    if entity.get("fault") is True or 500 <= code < 600:
-        return FAULT
-    if entity.get("throttle") is True or code == 429:
-        return THROTTLE
-    if entity.get("error") is True or 400 <= code < 500:
-        return ERROR
-    return OK
+    fault, error, throttle = entity_flags(entity)
+    return FAULT if fault else THROTTLE if throttle else ERROR if error else OK
 
 
 def _request(entity: Doc) -> Request | None:

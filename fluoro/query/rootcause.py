@@ -19,24 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluoro.query.assemble import Doc, http_status
+from fluoro.query.assemble import Doc, has_flag
 from fluoro.query.trace_nodes import TraceGraph
 
-_FLAG_STATUS = {"fault": (500, 600), "error": (400, 500)}
 COVERAGE_THRESHOLD = 0.5
-
-
-def has_flag(entity: Doc, flag: str) -> bool:
-    """``fault``/``error``/``throttle``: the flag is set or the HTTP status says so."""
-    if entity.get(flag) is True:
-        return True
-    status = http_status(entity)
-    if status is None:
-        return False
-    if flag == "throttle":
-        return status == 429
-    low, high = _FLAG_STATUS[flag]
-    return low <= status < high
 
 
 def _duration(entity: Doc) -> float | None:

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluoro.query.assemble import Doc, Trace, http_status
+from fluoro.query.assemble import Doc, Trace, has_flag, http_status
 from fluoro.query.rootcause import root_causes
 from fluoro.query.trace_nodes import TraceGraph, build
 
 
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _flag(entity: Doc, name: str, low: int, high: int) -> bool:
-    status = http_status(entity)
-    return entity.get(name) is True or (status is not None and low <= status < high)
 
 
 def root_segment(trace: Trace) -> Doc | None:
@@ -97,11 +92,9 @@ def summarize(
     summary["Duration"] = trace.duration
     if root is not None and isinstance(root.get("end_time"), (int, float)):
         summary["ResponseTime"] = round(root["end_time"] - root["start_time"], 3)
-    summary["HasFault"] = bool(root and _flag(root, "fault", 500, 600))
-    summary["HasError"] = bool(root and _flag(root, "error", 400, 500))
-    summary["HasThrottle"] = any(
-        e.get("throttle") is True or http_status(e) == 429 for found in graph.entities for e in found
-    )
+    summary["HasFault"] = bool(root and has_flag(root, "fault"))
+    summary["HasError"] = bool(root and has_flag(root, "error"))
+    summary["HasThrottle"] = any(has_flag(e, "throttle") for found in graph.entities for e in found)
     summary["IsPartial"] = any(s.get("in_progress") is True for s in trace.segments)
     summary["Http"] = _http(root) if root else {}
     annotations: dict[str, list[dict[str, Any]]] = {}

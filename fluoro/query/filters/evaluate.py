@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from fluoro.ingest.document import append, decode, validate
 from fluoro.ingest.errors import Reject
-from fluoro.query.assemble import Doc, Trace, walk
+from fluoro.query.assemble import Doc, Trace, entity_flags, has_flag, walk
 from fluoro.query.filters.ast import (
     And,
     Annotation,
@@ -38,7 +38,7 @@ from fluoro.query.filters.ast import (
     Service,
     Value,
 )
-from fluoro.query.rootcause import has_flag, root_causes
+from fluoro.query.rootcause import root_causes
 from fluoro.query.summaries import root_segment
 from fluoro.query.trace_nodes import NodeId, TraceGraph, build
 from fluoro.store.api import SegmentBatch
@@ -321,7 +321,7 @@ def _entity_scope(node: Node, entity: Doc, extra: Callable[[Node], bool | None])
         return found
     if isinstance(node, Flag):
         if node.name == "ok":
-            return not any(has_flag(entity, f) for f in ("fault", "error", "throttle"))
+            return not any(entity_flags(entity))
         if node.name in ("fault", "error", "throttle"):
             return has_flag(entity, node.name)
         if node.name == "partial":

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import fluoro.query.filters.narrow as narrow_module
 from fluoro.ingest import ingest
-from fluoro.query.assemble import assemble
+from fluoro.query.assemble import assemble, entity_flags, has_flag
 from fluoro.query.filters import parse
 from fluoro.query.filters.ast import (
     And,
@@ -39,9 +39,7 @@ from fluoro.query.filters.ast import (
 from fluoro.query.filters.evaluate import matches
 from fluoro.query.filters.narrow import narrowing
 from fluoro.query.filters.search import matching_traces
-from fluoro.query.node_facts import entity_flags
 from fluoro.query.rollup import GraphRollup
-from fluoro.query.rootcause import has_flag
 from fluoro.query.service import QueryService
 from fluoro.store import open_store
 from fluoro.store.api import Capabilities, SegmentBatch, TimeRangeType, TraceQuery

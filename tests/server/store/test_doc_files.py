@@ -45,6 +45,18 @@ def written(tmp_path: Path, docs: list[dict[str, Any]]) -> str:
     return path
 
 
+def reads_back(path: str, docs: list[dict[str, Any]], more: int = 0) -> None:
+    """Reopen ``path``, write ``more`` new documents, and read back every document byte for byte."""
+    added = [segment() for _ in range(more)]
+    store = open_store(path)
+    try:
+        if added:
+            store.write(batch_of(*added))
+        assert docs_by_id(store, docs + added) == expected(docs + added)
+    finally:
+        store.close()
+
+
 def test_chunks_live_in_the_files_and_read_back_after_reopen(tmp_path: Path) -> None:
     path = str(tmp_path / "t.duckdb")
     docs = [segment(annotations={"i": i}, metadata={"pad": "x" * (i % 50)}) for i in range(500)]
@@ -63,13 +75,7 @@ def test_chunks_live_in_the_files_and_read_back_after_reopen(tmp_path: Path) -> 
         conn.close()
     assert inline == 0 and outside > 0
     assert sum(os.path.getsize(os.path.join(doc_files.docs_dir(path), f)) for f in files_in(path)) == size
-    store = open_store(path)  # a new run appends to a new file and reads the old one
-    try:
-        more = [segment() for _ in range(50)]
-        store.write(batch_of(*more))
-        assert docs_by_id(store, docs + more) == expected(docs + more)
-    finally:
-        store.close()
+    reads_back(path, docs, more=50)  # a new run appends to a new file and reads the old one
     assert len(files_in(path)) == 2
 
 
@@ -93,13 +99,7 @@ def test_chunks_an_older_file_kept_inline_still_read(tmp_path: Path) -> None:
     conn.close()
     for name in files_in(path):
         os.unlink(os.path.join(doc_files.docs_dir(path), name))
-    store = open_store(path)
-    try:
-        more = [segment() for _ in range(100)]
-        store.write(batch_of(*more))
-        assert docs_by_id(store, docs + more) == expected(docs + more)
-    finally:
-        store.close()
+    reads_back(path, docs, more=100)
 
 
 def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: Path) -> None:
@@ -111,11 +111,7 @@ def test_rows_that_do_not_name_their_chunks_place_read_it_from_chunks(tmp_path: 
     conn.execute("UPDATE segments SET chunk_raw = NULL, chunk_dict = NULL, chunk_file = NULL,"
                  " chunk_pos = NULL, chunk_size = NULL")  # fmt: skip
     conn.close()
-    store = open_store(path)
-    try:
-        assert docs_by_id(store, docs) == expected(docs)
-    finally:
-        store.close()
+    reads_back(path, docs)
 
 
 def test_documents_stored_with_a_parent_marker_get_their_parent_id_back(tmp_path: Path) -> None:
@@ -150,11 +146,7 @@ def test_documents_stored_with_a_parent_marker_get_their_parent_id_back(tmp_path
                      " chunk_size = NULL WHERE chunk = ?", [chunk])  # fmt: skip
     conn.close()
     assert rewritten == 5
-    store = open_store(path)
-    try:
-        assert docs_by_id(store, [parent, *children]) == expected([parent, *children])
-    finally:
-        store.close()
+    reads_back(path, [parent, *children])
 
 
 def test_retention_deletes_files_no_chunk_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
