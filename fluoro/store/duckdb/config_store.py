@@ -11,7 +11,7 @@ import json
 import threading
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 
@@ -47,8 +47,12 @@ _GROUP_COLS = "name, group_id, filter_expression, insights, tags"
 class DuckDBConfigStore:
     """Implements ``fluoro.store.api.ConfigStore`` on an open DuckDB connection."""
 
-    def __init__(self, db: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, db: duckdb.DuckDBPyConnection, cursor: Callable[[], duckdb.DuckDBPyConnection] | None = None
+    ) -> None:
+        """``cursor``: how to open a connection of its own (default ``db.cursor``)."""
         self._db = db
+        self._cursor = cursor or db.cursor
         self._lock = threading.Lock()
         schema = resources.files("fluoro.store.duckdb").joinpath("config_schema.sql").read_text()
         with self._lock:
@@ -56,7 +60,7 @@ class DuckDBConfigStore:
 
     @contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self._db.cursor()
+        cur = self._cursor()
         try:
             yield cur
         finally:
@@ -65,7 +69,7 @@ class DuckDBConfigStore:
     @contextmanager
     def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lock:
-            cur = self._db.cursor()
+            cur = self._cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
