@@ -29,7 +29,11 @@ Semantics, not mechanics:
   its latest write, ordered by that position (positions are opaque,
   monotonically increasing integers the backend chooses: DuckDB's chunk
   id, a ClickHouse insert sequence); ``graph_cursor`` is the position
-  stored by the last ``graph_replace``.
+  stored by the last ``graph_replace``.  ``graph_changes(cursor, limit)`` may stop
+  early, after roughly ``limit`` traces (a backend may also list them all): it
+  then lists every trace written in a span of positions after ``cursor``, with
+  the position of its latest write in that span, so the caller's cursor can move
+  to the last position listed and the next call goes on from there.
   ``graph_replace`` atomically swaps the given traces' rows for new ones and
   stores the cursor; calling it twice with the same input is harmless.
   In the same swap it replaces each trace's ``NodeFact`` rows (``fluoro.query.node_facts``:
@@ -237,7 +241,7 @@ class TraceReader(Protocol):
 class GraphStore(Protocol):
     def graph_cursor(self) -> int: ...
 
-    def graph_changes(self, cursor: int) -> list[tuple[str, int]]: ...
+    def graph_changes(self, cursor: int, limit: int | None = None) -> list[tuple[str, int]]: ...
 
     def graph_replace(
         self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None

@@ -193,8 +193,8 @@ class ClickHouseStore:
     def graph_cursor(self) -> int:
         return self._graph.cursor()
 
-    def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
-        return self._graph.changes(cursor)
+    def graph_changes(self, cursor: int, limit: int | None = None) -> list[tuple[str, int]]:
+        return self._graph.changes(cursor)  # all of them: the contract lets a backend ignore ``limit``
 
     def graph_replace(
         self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None

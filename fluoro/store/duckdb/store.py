@@ -260,8 +260,8 @@ class DuckDBStore:
     def graph_cursor(self) -> int:
         return self._read(graph.cursor)
 
-    def graph_changes(self, cursor: int) -> list[tuple[str, int]]:
-        return self._read(graph.changes, cursor)
+    def graph_changes(self, cursor: int, limit: int | None = None) -> list[tuple[str, int]]:
+        return self._read(graph.changes, cursor, limit)
 
     def graph_replace(
         self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None

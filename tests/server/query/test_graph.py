@@ -445,3 +445,28 @@ def test_a_file_rolled_up_before_its_facts_existed_is_rolled_up_again_without_do
     assert after == before
     assert store._db.execute("SELECT count(DISTINCT trace_key) FROM trace_nodes").fetchone() == (3,)
     assert store._db.execute("SELECT count(*) FROM trace_nodes").fetchone() == facts
+
+
+def test_a_backlog_is_rolled_up_a_span_at_a_time_to_the_same_graph() -> None:
+    """``graph_changes`` with a limit lists a span of the backlog (every trace written in it);
+    the rollup walks the spans and ends where one that took the backlog at once does."""
+    stores = [lambda_store(seed=43, traces=60), lambda_store(seed=43, traces=60)]
+    try:
+        for store in stores:  # each trace written again later: it must come back in a later span
+            rng = random.Random(44)
+            write(store, lambda_trace(rng, T0 + 1, 200), received=T0 + 5)
+        everything = stores[0].graph_changes(-1)
+        span = stores[0].graph_changes(-1, limit=32 * 10)
+        assert 0 < len(span) < len(everything)
+        last = span[-1][1]
+        assert {t for t, p in everything if p <= last} <= {t for t, _ in span} <= {t for t, _ in everything}
+        walked = GraphRollup(stores[0], span_traces=32 * 10)
+        assert walked.run_once() > len(span)
+        assert GraphRollup(stores[1]).run_once() == len(everything)
+        window = {"StartTime": T0 - 60, "EndTime": T0 + 60}
+        assert GraphQueries(stores[0]).get_service_graph(window) == GraphQueries(stores[1]).get_service_graph(window)
+        assert stores[0].graph_cursor() == stores[1].graph_cursor()
+        assert walked.run_once() == 0
+    finally:
+        for store in stores:
+            store.close()
