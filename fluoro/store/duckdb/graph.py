@@ -54,23 +54,18 @@ def cursor(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else -1
 
 
-# Documents per chunk once the file has a dictionary (DuckDBConfig.dict_chunk_docs): sizes the
-# span of chunks ``changes`` lists for a ``limit``.
-_SPAN_DOCS = 32
-
-
-def changes(conn: duckdb.DuckDBPyConnection, after: int, limit: int | None = None) -> list[tuple[str, int]]:
+def changes(conn: duckdb.DuckDBPyConnection, after: int, chunks: int | None = None) -> list[tuple[str, int]]:
     """Traces with documents in chunks after ``after``, each with its latest such chunk, in that order.
 
-    With ``limit``, only a span of about ``limit`` documents' chunks from the first one after
-    ``after`` (every trace written in it, with its latest chunk in it; a trace written again
-    later comes back with that chunk).  A backlog of a million traces listed at once held
-    the GIL for seconds and hundreds of MB of ids.
+    With ``chunks``, only a span of that many chunk ids from the first one after ``after``
+    (every trace written in it, with its latest chunk in it; a trace written again later
+    comes back with that chunk).  A backlog of a million traces listed at once held the
+    GIL for seconds and hundreds of MB of ids.
     """
     span, params = "", [after]
-    if limit is not None:
+    if chunks is not None:
         span = " AND chunk < (SELECT min(chunk) FROM segments WHERE chunk > ?) + ?"
-        params += [after, max(1, limit // _SPAN_DOCS)]
+        params += [after, chunks]
     rows = conn.execute(
         f"SELECT trace_time, hi, trace_key, max(chunk) AS pos FROM segments WHERE chunk > ?{span}"
         " GROUP BY trace_time, hi, trace_key ORDER BY pos, trace_time, hi, trace_key",

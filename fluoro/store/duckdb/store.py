@@ -236,18 +236,10 @@ class DuckDBStore:
         self._dirty = True
 
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:
-        cur = self._cursor()
-        try:
-            return read_documents(cur, trace_ids, self._decompressors, self._files)
-        finally:
-            cur.close()
+        return self._read(read_documents, trace_ids, self._decompressors, self._files)
 
     def find_traces(self, query: TraceQuery) -> TracePage:
-        cur = self._cursor()
-        try:
-            return find_traces(cur, query)
-        finally:
-            cur.close()
+        return self._read(find_traces, query)
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(cursor, *args)`` on a cursor of its own (concurrent with the writer)."""
@@ -261,7 +253,9 @@ class DuckDBStore:
         return self._read(graph.cursor)
 
     def graph_changes(self, cursor: int, limit: int | None = None) -> list[tuple[str, int]]:
-        return self._read(graph.changes, cursor, limit)
+        # A span of chunks holding about ``limit`` documents (at least as many as traces).
+        chunks = None if limit is None else max(1, limit // self.config.dict_chunk_docs)
+        return self._read(graph.changes, cursor, chunks)
 
     def graph_replace(
         self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
@@ -304,12 +298,8 @@ class DuckDBStore:
                 return n
 
     def stats(self) -> dict[str, float]:
-        cur = self._cursor()
-        try:
-            row = cur.execute("SELECT count(*) FROM segments").fetchone()
-            return {"segments": float(row[0]) if row else 0.0}
-        finally:
-            cur.close()
+        row = self._read(lambda cur: cur.execute("SELECT count(*) FROM segments").fetchone())
+        return {"segments": float(row[0]) if row else 0.0}
 
     def config_store(self) -> DuckDBConfigStore:
         return self._config_store
