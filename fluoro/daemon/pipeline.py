@@ -137,7 +137,13 @@ class Pipeline:
         while True:
             stopping = self._stopping
             got = 0
-            for data, received in self.udp.pop_many(max(1, cfg.max_batch - count)):
+            # The interval runs from when the oldest pending document was queued, not from when
+            # this thread got to it: documents queued during a flush are due one interval after
+            # they arrived, not one interval after that flush ended.
+            datagrams, queued = self.udp.pop_timed(max(1, cfg.max_batch - count))
+            if queued is not None and first_at is None:
+                first_at = queued
+            for data, received in datagrams:
                 got += 1
                 try:
                     ingest(raw, split_datagram(data), received)
@@ -146,9 +152,11 @@ class Pipeline:
                     self.metrics.reject(exc.code)
                     self.reject_log("UDP", exc)
             while count < cfg.max_batch:
-                parsed = self.parsed.pop_many(1)
+                parsed, queued = self.parsed.pop_timed(1)
                 if not parsed:
                     break
+                if first_at is None:
+                    first_at = queued
                 got += 1
                 parts.append(parsed[0])
                 count += len(parsed[0])

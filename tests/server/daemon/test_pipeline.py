@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from fluoro.daemon.pipeline import Pipeline, PipelineConfig
@@ -88,3 +89,36 @@ def test_retention_runs_between_flushes_without_stopping_ingest() -> None:
     pipeline.stop()
     assert cutoffs and all(c < docs[0]["start_time"] - 86000 for c in cutoffs)
     assert sorted(store.ids) == sorted(d["id"] for d in docs)
+
+
+def test_the_flush_interval_counts_from_when_a_document_was_queued() -> None:
+    """Documents queued during a long flush are due one interval after they arrived.
+
+    This is what bounds a ``kill -9``'s loss (and send-to-visible) by the interval:
+    counting it from when the writer got back to them would add the flush's duration.
+    """
+    interval, write_takes = 1.0, 1.2
+    written: list[tuple[float, list[str]]] = []
+
+    class TimedStore(SlowStore):
+        def write(self, batch: ArrowBatch) -> None:
+            ids = batch.segments["id"].to_pylist()
+            if not written:
+                time.sleep(write_takes)
+            written.append((time.monotonic(), ids))
+
+    pipeline = Pipeline(TimedStore(), PipelineConfig(flush_interval=interval, retention_seconds=None))  # type: ignore[arg-type]
+    pipeline.start()
+    first, second = segment(), segment()
+    pipeline.submit_datagram(HEADER + json.dumps(first).encode())
+    time.sleep(interval + 0.3)  # the first flush is under way
+    queued = time.monotonic()
+    pipeline.submit_datagram(HEADER + json.dumps(second).encode())
+    deadline = time.monotonic() + 10
+    while len(written) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pipeline.stop()
+    assert [ids for _, ids in written] == [[first["id"]], [second["id"]]]
+    # Due at queued + interval (the first write ends before that); counted from the end of
+    # the first write it would be ~1.9 s.
+    assert written[1][0] - queued < interval + 0.45
