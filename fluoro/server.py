@@ -155,7 +155,8 @@ class FluoroServer:
                 udp: UDPReceiver | UDPProcessReceiver
                 if self.config.udp_process:
                     udp = UDPProcessReceiver(host, bound, pipeline.submit_parsed,
-                                             interval=min(0.1, self.config.pipeline.flush_interval))  # fmt: skip
+                                             interval=min(0.1, self.config.pipeline.flush_interval),
+                                             pack=pipeline.store.capabilities().packed_documents)  # fmt: skip
                 else:
                     udp = UDPReceiver(host, bound, pipeline.submit_datagram)
             except OSError:

@@ -186,8 +186,11 @@ class Pipeline:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            if parts:
-                self.store.write(ArrowBatch.concat(parts))
+            # One write per kind: documents a receiver process packed, then the others (HTTP).
+            for packed in (True, False):
+                group = [p for p in parts if p.packed is packed]
+                if group:
+                    self.store.write(ArrowBatch.concat(group))
         except Exception as exc:  # the server must outlive a failing disk
             error = exc
             self.metrics.write_errors += 1

@@ -49,7 +49,9 @@ def set_receive_buffer(sock: socket.socket) -> None:
             continue
 
 
-def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, interval: float) -> None:
+def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, interval: float, pack: bool = False) -> None:
+    """Receive until ``stop``; ``pack``: ship documents packed (``fluoro.store.doc_markers``)
+    for a store that keeps them so, which takes that per-document work off the writer's GIL."""
     parent = os.getppid()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -62,6 +64,7 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
     conn.send(("ready", sock.getsockname()[1]))
     # Imported once the parent goes on with its own start (pyarrow takes ~0.1 s); datagrams wait in the socket.
     from fluoro.store.columns import ArrowBatch
+    from fluoro.store.doc_markers import pack as pack_document
 
     # Every document leaves tracked objects (row tuples, views) but no cycles, so the automatic
     # collector would scan them again and again for nothing (~2 us per document): collect once per
@@ -97,6 +100,9 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
             if len(samples) < 5:
                 samples.append((exc.code, exc.detail, exc.segment_id))
             return
+        if pack:
+            # Row layout: fluoro.store.columns.SEGMENT_SCHEMA (trace_id, id, start, end, doc).
+            row = (*row[:22], pack_document(bytes(row[22]), row[0], row[2], row[7], row[8]))
         rows.append(row)
         if annotations:
             annotation_rows.extend(annotations)

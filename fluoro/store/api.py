@@ -195,6 +195,9 @@ class Capabilities:
     filter_nodes: frozenset[str] = frozenset()
     # Keeps per-trace node facts with the graph rollup and honours ``TraceQuery.narrow``.
     narrows: bool = False
+    # Stores documents packed by ``fluoro.store.doc_markers.pack`` and takes batches whose
+    # documents are packed already (``ArrowBatch.packed``: the UDP receiver process packs them).
+    packed_documents: bool = False
 
 
 # ``NodeFact.kind``: a service node, a call edge, "facts unknown: never narrow this trace",

@@ -139,6 +139,8 @@ class ClickHouseStore:
         """
         if not len(batch):
             return
+        if batch.packed:  # CAPABILITIES says packed_documents=False: a caller's mistake
+            raise ValueError("the ClickHouse store keeps documents as sent; it cannot take packed ones")
         deadline = time.monotonic() + self.config.write_retry_seconds
         delay = 0.1
         while True:

@@ -17,6 +17,7 @@ dictionaries are never deleted (a few kilobytes each).
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 import duckdb
 import zstandard
@@ -48,12 +49,13 @@ class ChunkCompressor:
         self.dict_id = dict_id
         self._compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=zstandard.ZstdCompressionDict(data))
 
-    def observe(self, docs: list[bytes]) -> None:
-        """Feed a batch's documents; trains a dictionary when it is time (before the batch is compressed)."""
-        self._since_trained += len(docs)
+    def observe(self, count: int, docs: Callable[[], list[bytes]]) -> None:
+        """Feed a batch of ``count`` documents; trains a dictionary when it is time (before the
+        batch is compressed).  ``docs`` lists them, called only when they are sampled."""
+        self._since_trained += count
         if self.dict_id is not None and self._since_trained < RETRAIN_DOCS:
             return
-        for doc in docs:
+        for doc in docs():
             if self._sample_bytes >= TRAIN_BYTES:
                 break
             self._sample.append(doc)

@@ -19,10 +19,10 @@ import duckdb
 import pyarrow as pa
 
 from fluoro.store.api import StoredDocument, TimeRangeType, TraceHit, TracePage, TraceQuery
+from fluoro.store.doc_markers import needs_parent, restore_parent, unpack
 from fluoro.store.duckdb import graph, trace_table
 from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles
-from fluoro.store.duckdb.doc_markers import needs_parent, restore_parent, unpack
 from fluoro.store.duckdb.filter_sql import Compiled, compile_filter
 from fluoro.store.duckdb.narrow_sql import narrow_condition
 from fluoro.store.duckdb.trace_table import DERIVED

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS segments (
 -- in-memory stores and chunks older files wrote.  Inside a chunk, a document's
 -- trace id, id, parent id, start and end time are written as the bytes
 -- 0x00..0x04 (valid JSON never contains raw control bytes); readers put them
--- back from the row (fluoro.store.duckdb.doc_markers).
+-- back from the row (fluoro.store.doc_markers).
 CREATE TABLE IF NOT EXISTS chunks (
     chunk    BIGINT NOT NULL,
     received DOUBLE NOT NULL,

@@ -27,7 +27,7 @@ from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "3"
 # The filter SQL's keywords, and the rollup's trace_nodes for narrowing (graph.py, narrow_sql.py).
-_CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True)
+_CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True, packed_documents=True)
 T = TypeVar("T")
 # The store's file is attached under this name to an in-memory DuckDB instance (``_connect``).
 _CATALOG = "store"

@@ -6,7 +6,6 @@ transaction, so an acknowledged batch survives a crash (DuckDB's WAL).
 
 from __future__ import annotations
 
-from itertools import accumulate
 from typing import Any
 
 import duckdb
@@ -14,10 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fluoro.store.api import trace_key
-from fluoro.store.columns import ArrowBatch
+from fluoro.store.columns import ArrowBatch, binary_array
+from fluoro.store.doc_markers import pack_table
 from fluoro.store.duckdb.doc_dicts import ChunkCompressor
 from fluoro.store.duckdb.doc_files import DocFiles
-from fluoro.store.duckdb.doc_markers import pack_table
 from fluoro.store.duckdb.trace_table import trace_id
 
 _COLUMNS = ", ".join(
@@ -57,29 +56,30 @@ class ChunkWriter:
         # so reading a trace decompresses one chunk instead of one per document.
         seg = seg.take(pc.sort_indices(seg, [("trace_id", "ascending")]))
         # Random ids and timestamps are the least compressible bytes of a document, and
-        # the columns already hold them: one-byte markers instead (doc_markers).
-        docs = pack_table(seg)
-        received: list[float] = seg["received"].to_pylist()
+        # the columns already hold them: one-byte markers instead (doc_markers), unless
+        # the UDP receiver process packed them already.
+        docs: pa.BinaryArray = seg["doc"].combine_chunks() if batch.packed else binary_array(pack_table(seg))
+        # Chunks are slices of the column's value buffer: no Python object per document.
         n = len(docs)
-        lengths = list(map(len, docs))
-        offsets: list[int] = []
+        _, offsets_buffer, values = docs.buffers()
+        offsets = pa.Array.from_buffers(pa.int32(), n + 1, [None, offsets_buffer], offset=docs.offset)
+        bounds: list[int] = offsets.to_pylist()  # into ``values``
+        received: list[float] = seg["received"].to_pylist()
         chunk_rows: dict[str, list[Any]] = {"chunk": [], "received": [], "raw_size": [], "dict": [], "data": []}
         blobs: list[bytes] = chunk_rows["data"]
         compressor = self.compressor
-        compressor.observe(docs)
+        compressor.observe(n, docs.to_pylist)
         dict_id = compressor.dict_id
         step = self.chunk_docs if dict_id is None else self.dict_chunk_docs
         first_chunk = self.next_chunk
         for start in range(0, n, step):
             chunk = self.next_chunk
             self.next_chunk += 1
-            # Each document's offset in its chunk: the running sum of the lengths before it.
             end = min(n, start + step)
-            offsets += accumulate(lengths[start : end - 1], initial=0)
-            raw = b"".join(docs[start:end])
+            raw = values[bounds[start] : bounds[end]] if values is not None else b""
             chunk_rows["chunk"].append(chunk)
             chunk_rows["received"].append(max(received[start:end]))
-            chunk_rows["raw_size"].append(len(raw))
+            chunk_rows["raw_size"].append(bounds[end] - bounds[start])
             chunk_rows["dict"].append(dict_id)
             chunk_rows["data"].append(
                 pa.compress(raw, codec="zstd", asbytes=True) if dict_id is None else compressor.compress(raw)
@@ -105,8 +105,11 @@ class ChunkWriter:
         seg_tbl = seg.drop_columns(["doc"]).append_column(
             "chunk", pc.add(of_chunk.cast(pa.int64()), pa.scalar(first_chunk, pa.int64()))
         )
-        seg_tbl = seg_tbl.append_column("off", pa.array(offsets, pa.int32()))
-        seg_tbl = seg_tbl.append_column("len", pa.array(lengths, pa.int32()))
+        # Each document's offset in its chunk: where it starts less where its chunk starts.
+        starts = offsets.slice(0, n)
+        chunk_starts = pc.take(starts, pc.multiply(of_chunk, pa.scalar(step, pa.int32())))
+        seg_tbl = seg_tbl.append_column("off", pc.subtract(starts, chunk_starts))
+        seg_tbl = seg_tbl.append_column("len", pc.binary_length(docs))
         # Each row also names where its chunk's bytes are, so a read needs no second query
         # (per-chunk values repeat for the chunk's consecutive rows: they cost next to nothing).
         for column, name in (("chunk_raw", "raw_size"), ("chunk_dict", "dict"), ("chunk_file", "file"),

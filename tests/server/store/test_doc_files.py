@@ -12,7 +12,8 @@ import duckdb
 import pytest
 import zstandard
 
-from fluoro.store.duckdb import DuckDBConfig, DuckDBStore, doc_files, doc_markers
+from fluoro.store import doc_markers
+from fluoro.store.duckdb import DuckDBConfig, DuckDBStore, doc_files
 
 from ..helpers_docs import segment
 from .test_conformance import batch_of

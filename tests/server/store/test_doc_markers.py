@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fluoro.store.duckdb.doc_markers import (
+from fluoro.store.doc_markers import (
     PARENT_ID,
     float_texts,
     needs_parent,
