@@ -22,7 +22,7 @@ from fluoro.store.duckdb.config_store import DuckDBConfigStore
 from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles, docs_dir
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
-from fluoro.store.duckdb.reader import find_traces, read_documents
+from fluoro.store.duckdb.reader import find_traces, read_documents, read_marks
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "3"
@@ -82,7 +82,10 @@ class DuckDBStore:
         self._decompressors = Decompressors()
         # Chunk ids are the summarizer's and the rollup's cursors: never reuse one below them,
         # even after retention deleted every chunk.
-        floor = max(trace_table.watermark(self._db), graph.cursor(self._db)) + 1
+        # The summarizer's and the rollup's marks as last committed: searches take them from
+        # here (reader.find_traces); each job updates them after its commit.
+        self._marks = read_marks(self._db)
+        floor = max(self._marks.watermark, self._marks.graph_cursor) + 1
         self._writer.next_chunk = max(self._writer.next_chunk, floor)
         self._config_store = DuckDBConfigStore(self._db, self._cursor)
         self._write_lock = threading.Lock()
@@ -168,8 +171,9 @@ class DuckDBStore:
 
     def summarize(self) -> tuple[int, bool]:
         """One summarizer cycle: (segments summarized, caught up with everything committed)."""
-        with self._graph_lock:
+        with self._graph_lock:  # no checkpoint meanwhile: reading meta does not wait for one
             out = self._read(trace_table.summarize, max(1, self.config.summarize_segments // self.config.dict_chunk_docs))
+            self._marks = self._read(read_marks)
         if out[0]:
             self._dirty = True
         return out
@@ -239,7 +243,7 @@ class DuckDBStore:
         return self._read(read_documents, trace_ids, self._decompressors, self._files)
 
     def find_traces(self, query: TraceQuery) -> TracePage:
-        return self._read(find_traces, query)
+        return self._read(find_traces, query, self._marks)
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(cursor, *args)`` on a cursor of its own (concurrent with the writer)."""
@@ -260,8 +264,9 @@ class DuckDBStore:
     def graph_replace(
         self, rows: dict[str, list[GraphRow]], cursor: int, facts: dict[str, list[NodeFact]] | None = None
     ) -> None:
-        with self._graph_lock:
+        with self._graph_lock:  # no checkpoint meanwhile: reading meta does not wait for one
             self._read(graph.replace, rows, cursor, facts)
+            self._marks = self._read(read_marks)
         self._dirty = True
 
     def graph_keys(self, start: float, end: float) -> list[str]:

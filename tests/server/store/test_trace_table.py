@@ -39,10 +39,11 @@ def quiet_store(path: str = ":memory:") -> DuckDBStore:
     return DuckDBStore(DuckDBConfig(path=path, summarize_every=0))
 
 
-def all_pages(store: DuckDBStore, query: TraceQuery) -> list[Page]:
+def all_pages(store: DuckDBStore, query: TraceQuery, marks: reader.Marks | None = None) -> list[Page]:
+    """Every page; with ``marks``, searched as of those (``store.find_traces`` uses its latest)."""
     out: list[Page] = []
     while True:
-        page = store.find_traces(query)
+        page = store.find_traces(query) if marks is None else store._read(reader.find_traces, query, marks)
         out.append(([(h.trace_id, h.sort_time, h.matched_event_time) for h in page.hits], page.processed, page.more))
         if not page.more or not page.hits:
             return out
@@ -103,17 +104,47 @@ def test_table_and_live_answer_alike(data: Any) -> None:
             queries.append(TraceQuery(lo, hi, range_type, expr, limit))
     store = quiet_store()
     try:
+        never = store._marks
         store.write(arrow(first))
         store.wait_summarized(60)
+        earlier = store._marks
         store.write(arrow(second))  # pending: newer than the watermark, some replacing rows in the table
         mixed = [all_pages(store, q) for q in queries]
         with pytest.MonkeyPatch.context() as m:
             m.setattr(reader, "LIVE_ONLY_ABOVE", -1)
             live = [all_pages(store, q) for q in queries]
         assert store.wait_summarized(60)
+        assert store._marks.watermark > earlier.watermark >= never.watermark
         summarized = [all_pages(store, q) for q in queries]
-        for query, a, b, c in zip(queries, live, mixed, summarized):
-            assert a == b == c, query
+        # Marks committed earlier than the snapshot (what a search may hold) answer the same.
+        stale = [all_pages(store, q, earlier) for q in queries]
+        for query, a, b, c, d in zip(queries, live, mixed, summarized, stale):
+            assert a == b == c == d, query
+    finally:
+        store.close()
+
+
+def test_searches_take_the_marks_from_memory_not_from_meta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading ``meta`` waits for a running checkpoint; the jobs keep the store's copy current."""
+    from fluoro.query.rollup import GraphRollup
+    from fluoro.store.duckdb import graph
+
+    store = quiet_store()
+    try:
+        doc = segment(new_trace_id(BASE + 1), start_time=BASE + 1, end_time=BASE + 2)
+        store.write(arrow([doc]))
+        assert store.wait_summarized(60) and GraphRollup(store).run_once() == 1
+        assert store._marks == store._read(reader.read_marks) and store._marks.graph_cursor >= 0
+
+        def no_meta(*_: Any) -> int:
+            raise AssertionError("a search read meta")
+
+        monkeypatch.setattr(trace_table, "watermark", no_meta)
+        monkeypatch.setattr(graph, "cursor", no_meta)
+        out = QueryService(store).get_trace_summaries(
+            {"StartTime": BASE, "EndTime": BASE + 100, "FilterExpression": 'service("svc") AND duration < 5'}
+        )
+        assert [t["Id"] for t in out["TraceSummaries"]] == [doc["trace_id"]]
     finally:
         store.close()
 
