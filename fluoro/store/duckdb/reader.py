@@ -168,7 +168,7 @@ def read_marks(conn: duckdb.DuckDBPyConnection) -> Marks:
     return Marks(trace_table.watermark(conn), graph.cursor(conn))
 
 
-def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery, marks: Marks | None = None) -> TracePage:
+def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery, marks: Marks) -> TracePage:
     """Newest-first traces of the window matching the filter, as of one snapshot.
 
     A trace with documents in chunks after the summarizer's watermark (and, for Event
@@ -177,15 +177,14 @@ def find_traces(conn: duckdb.DuckDBPyConnection, query: TraceQuery, marks: Marks
     that aggregate (``trace_table``).  Table and segments are read in one transaction,
     so no trace is missed or counted twice.
 
-    ``marks``: committed before this call (the store keeps the latest in memory);
-    without them, those in ``meta`` as of the snapshot.  Any marks committed up to the
-    snapshot are correct: older ones only aggregate more traces live and narrow fewer.
-    The store passes them because reading ``meta`` while a checkpoint runs waits for the
-    whole checkpoint (up to ~0.6 s under ingest; DuckDB 2.0), where the other tables do not.
+    ``marks``: committed before this call (the store keeps the latest in memory rather
+    than read ``meta`` here: that waits for a running checkpoint, up to ~0.6 s under
+    ingest with DuckDB 2.0, where the other tables do not).  Any marks committed up to
+    the snapshot are correct: older ones only aggregate more traces live and narrow fewer.
     """
     conn.execute("BEGIN TRANSACTION")
     try:
-        return _find(conn, query, read_marks(conn) if marks is None else marks)
+        return _find(conn, query, marks)
     finally:
         conn.execute("ROLLBACK")
 
