@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -187,6 +187,31 @@ def page(browser: Any, server: FluoroServer) -> Iterator[Any]:
     context.close()
 
 
+def _mark_current_view(pg: Any) -> None:
+    """Tag what the view shows now, so a wait cannot be satisfied by the page being left.
+
+    Changing only the fragment does not reload the document: until the
+    hashchange event runs, the old page still carries its data-ready mark.
+    """
+    pg.evaluate("document.querySelector('#view')?.firstElementChild?.setAttribute('data-stale', '')")
+
+
+def _wait_for_new_view(pg: Any, ready: str) -> None:
+    pg.wait_for_selector(f'#view[data-ready="{ready}"] > :not([data-stale])', timeout=20_000)
+
+
 def open_page(pg: Any, fragment: str, ready: str) -> None:
-    pg.goto(pg.base + fragment)
-    pg.wait_for_selector(f'#view[data-ready="{ready}"]', timeout=20_000)
+    url = pg.base + fragment
+    _mark_current_view(pg)
+    if pg.url == url:
+        pg.reload()  # the same fragment again would not route
+    else:
+        pg.goto(url)
+    _wait_for_new_view(pg, ready)
+
+
+def navigate_by(pg: Any, action: Callable[[], object], ready: str) -> None:
+    """Do what changes the route (a click, a submit) and wait for the page it leads to."""
+    _mark_current_view(pg)
+    action()
+    _wait_for_new_view(pg, ready)

@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.server.helpers import FIXTURES, wait_for, xray_client
 
-from .conftest import HOSTILE, HOSTILE_SCRIPT, open_page
+from .conftest import HOSTILE, HOSTILE_SCRIPT, navigate_by, open_page
 
 
 def _no_errors(pg: Any) -> None:
@@ -52,8 +52,7 @@ def test_map_shows_the_graph_nodes_and_edges(page: Any, server: Any, dataset: di
     page.wait_for_selector("#selection svg.chart")
     assert page.locator("#selection svg.chart rect").count() > 0
     assert page.locator("#generated-filter").inner_text() == f'service("{target["Name"]}")'
-    page.get_by_role("button", name="View traces").click()
-    page.wait_for_selector('#view[data-ready="traces"]')
+    navigate_by(page, page.get_by_role("button", name="View traces").click, "traces")
     assert page.locator("#filter").input_value() == f'service("{target["Name"]}")'
     # Keyboard: an edge is reachable and selectable with Enter.
     open_page(page, "#/map", "map")
@@ -130,15 +129,13 @@ def test_filter_narrows_the_table_and_a_mistake_shows_its_position(page: Any, da
     all_ids = set(page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)"))
     assert set(dataset.values()) <= all_ids
     page.fill("#filter", "http.status = 500")
-    page.get_by_role("button", name="Run query").click()
-    page.wait_for_selector('#view[data-ready="traces"]')
+    navigate_by(page, page.get_by_role("button", name="Run query").click, "traces")
     assert wait_for(lambda: page.locator("#trace-rows tr[data-trace-id]").count() == 1)
     assert page.locator("#trace-rows tr[data-trace-id]").get_attribute("data-trace-id") == dataset["fault"]
     assert "filter=http.status" in page.url
     # Refiners append to the expression.
     open_page(page, "#/traces?range=1d", "traces")
-    page.locator("#refiners button", has_text="alice").click()
-    page.wait_for_selector('#view[data-ready="traces"]')
+    navigate_by(page, page.locator("#refiners button", has_text="alice").click, "traces")
     assert page.locator("#filter").input_value() == 'user = "alice"'
     assert page.locator("#trace-rows tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)") == [dataset["ok"]]
     # Sorting by response time, both directions.
@@ -153,8 +150,7 @@ def test_filter_narrows_the_table_and_a_mistake_shows_its_position(page: Any, da
     # A trace id typed in the box opens the trace, in X-Ray or W3C form.
     w3c = dataset["ok"][2:].replace("-", "")
     page.fill("#filter", w3c)
-    page.get_by_role("button", name="Run query").click()
-    page.wait_for_selector('#view[data-ready="trace"]')
+    navigate_by(page, page.get_by_role("button", name="Run query").click, "trace")
     assert page.locator("#trace-id").inner_text() == dataset["ok"]
     # A syntax error: the message and the position under the expression.
     bad = "http.status = 500 AND ("
@@ -267,8 +263,7 @@ def test_analytics_compares_two_sets(page: Any, dataset: dict[str, str]) -> None
     assert status.locator("th", has_text="Δ").count() == 1
     row = status.locator('tr[data-clause="http.status = 500"]')
     assert row.locator("td").nth(3).inner_text() == "1"
-    page.locator('[data-dimension="User"] tr[data-clause=\'user = "alice"\']').click()
-    page.wait_for_selector('#view[data-ready="analytics"]')
+    navigate_by(page, page.locator('[data-dimension="User"] tr[data-clause=\'user = "alice"\']').click, "analytics")
     assert page.locator("#filter-a").input_value() == 'user = "alice"'
     assert "Set A 1 traces" in page.locator(".tile-a").inner_text()
     _no_errors(page)
@@ -278,8 +273,7 @@ def test_opening_a_batch_get_traces_file_renders_without_storing(page: Any, serv
     source = FIXTURES / "batch-get-traces" / "devguide-scorekeep-lambda-sns.json"
     data = json.loads(source.read_text())
     open_page(page, "#/traces", "traces")
-    page.set_input_files("#open-file", str(source))
-    page.wait_for_selector('#view[data-ready="file"]')
+    navigate_by(page, lambda: page.set_input_files("#open-file", str(source)), "file")
     page.wait_for_selector("#timeline .tl-row[data-id]")
     segments = sum(len(t["Segments"]) for t in data["Traces"][:1])
     assert page.locator('#timeline .tl-row[data-kind="segment"], #timeline .tl-row[data-kind="inferred"]').count() >= 1
@@ -375,8 +369,7 @@ def test_compare_two_traces_and_copy_the_id(page: Any, dataset: dict[str, str]) 
     open_page(page, "#/traces?range=1d", "traces")
     for key in ("ok", "fault"):
         page.locator(f'[data-compare="{dataset[key]}"]').check()
-    page.get_by_role("button", name="Compare selected").click()
-    page.wait_for_selector('#view[data-ready="compare"]')
+    navigate_by(page, page.get_by_role("button", name="Compare selected").click, "compare")
     names = page.locator("#compare-table tbody td:first-child").all_inner_texts()
     assert "validate" in names and "charge" in names
     charge = page.locator("#compare-table tbody tr", has_text="charge").locator("td")
