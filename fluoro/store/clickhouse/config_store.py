@@ -41,6 +41,7 @@ from fluoro.store.duckdb.config_store import DuckDBConfigStore
 T = TypeVar("T")
 STALE_LOCK_SECONDS = 30
 TABLE_ALREADY_EXISTS = 57
+UNKNOWN_TABLE = 60
 _TABLES = ("sampling_rules", "xray_groups", "sampling_statistics", "sampling_leases", "meta")
 _GENERATIONS_PER_PARTITION = 1000
 
@@ -101,11 +102,18 @@ class ClickHouseConfigStore:
             except ServerException as exc:
                 if exc.code != TABLE_ALREADY_EXISTS or time.monotonic() > deadline:
                     raise
-            age = conn.execute(
-                "SELECT now() - metadata_modification_time FROM system.tables"
-                " WHERE database = %(db)s AND name = 'fluoro_config_lock'",
-                {"db": self.database},
-            )
+            try:
+                age = conn.execute(
+                    "SELECT now() - metadata_modification_time FROM system.tables"
+                    " WHERE database = %(db)s AND name = 'fluoro_config_lock'",
+                    {"db": self.database},
+                )
+            except ServerException as exc:
+                # The holder dropped the lock while system.tables listed it: some ClickHouse
+                # versions then fail the whole query with UNKNOWN_TABLE.  Free now: try again.
+                if exc.code != UNKNOWN_TABLE:
+                    raise
+                continue
             if age and int(age[0][0]) > STALE_LOCK_SECONDS:
                 conn.execute(f"DROP TABLE IF EXISTS {lock}")  # its holder died mid-operation
             time.sleep(random.uniform(0.002, 0.02))
