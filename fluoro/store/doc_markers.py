@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,11 +30,28 @@ TRACE_ID, ID, PARENT_ID, START, END = b"\x00", b"\x01", b"\x02", b"\x03", b"\x04
 
 def pack(doc: bytes, trace_id: str, seg_id: str, start: float, end: float | None) -> bytes:
     """One document; ``pack_table`` does a whole batch the same way, faster."""
-    # A replace that finds nothing costs one scan, like the ``in`` test it would need.
-    doc = doc.replace(trace_id.encode(), TRACE_ID).replace(seg_id.encode(), ID, 1).replace(b"%r" % start, START, 1)
+    # A replace that finds nothing costs one scan, like the ``in`` test it would need.  Four
+    # whole copies cost less than cutting in one pass in Python (measured: 2.2 against 5.6 us).
+    doc = doc.replace(trace_id.encode(), TRACE_ID).replace(seg_id.encode(), ID, 1).replace(float_text(start), START, 1)
     if end is not None:
-        doc = doc.replace(b"%r" % end, END, 1)
+        doc = doc.replace(float_text(end), END, 1)
     return doc
+
+
+_encode_number = msgspec.json.encode
+
+
+def float_text(value: float) -> bytes:
+    """``b"%r" % value``, an eighth of the cost where msgspec writes the same text.
+
+    Both write the shortest digits that read back as the value and differ only in
+    notation outside Python's plain range (msgspec: ``1e16``, ``0.00001``; Python:
+    ``1e+16``, ``1e-05``), so msgspec's text is used inside it; ``1.0`` and
+    ``1700000000.0`` are the same in both (tests/server/store/test_doc_markers.py).
+    """
+    if 1e-4 <= abs(value) < 1e16:
+        return _encode_number(value)
+    return b"%r" % value
 
 
 def pack_table(seg: pa.Table) -> list[bytes]:
@@ -91,7 +109,7 @@ def restore_parent(doc: bytes, parent_id: str | None) -> bytes:
 
 def unpack(doc: bytes, trace_id: str, seg_id: str, start: float, end: float | None) -> bytes:
     if END in doc and end is not None:
-        doc = doc.replace(END, b"%r" % end)
+        doc = doc.replace(END, float_text(end))
     if START in doc:
-        doc = doc.replace(START, b"%r" % start)
+        doc = doc.replace(START, float_text(start))
     return doc.replace(ID, seg_id.encode()).replace(TRACE_ID, trace_id.encode())

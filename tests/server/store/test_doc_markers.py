@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from fluoro.store.doc_markers import (
     PARENT_ID,
+    float_text,
     float_texts,
     needs_parent,
     pack,
@@ -107,3 +108,34 @@ def test_the_batch_packer_packs_each_row_like_pack(rows: list[tuple[str, str | N
         assert trace_id.encode() not in stored and stored.count(seg_id.encode()) == doc.count(seg_id.encode()) - 1
         assert not needs_parent(stored) and (parent_id is None or parent_id.encode() in stored)
         assert unpack(stored, trace_id, seg_id, start, end) == doc
+
+
+def _pack_by_replacing(doc: bytes, trace_id: str, seg_id: str, start: float, end: float | None) -> bytes:
+    """The definition ``pack`` implements in one pass: each replace in turn, on the result of the last."""
+    doc = doc.replace(trace_id.encode(), b"\x00").replace(seg_id.encode(), b"\x01", 1).replace(b"%r" % start, b"\x03", 1)
+    return doc if end is None else doc.replace(b"%r" % end, b"\x04", 1)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(["T", "I", "S", "E", "s", "e", "x"]), max_size=12),
+    seg_id=st.text("0123456789ab", min_size=16, max_size=16),
+    start=times,
+    duration=st.one_of(st.none(), st.floats(min_value=0, max_value=10, allow_nan=False)),
+)
+def test_pack_cuts_what_replacing_in_turn_would(pieces: list[str], seg_id: str, start: float, duration: float | None) -> None:
+    """Overlaps included: the id inside the trace id, the end's text inside the start's, half patterns."""
+    end = None if duration is None else start + duration
+    trace_id = f"1-5f84c7a1-{seg_id[:4]}{seg_id}ab12"
+    texts = {"T": trace_id, "I": seg_id, "S": repr(start), "E": repr(end), "s": repr(start)[:-1],
+             "e": repr(end)[1:], "x": '","'}  # fmt: skip
+    doc = "".join(texts[p] for p in pieces).encode()
+    assert pack(doc, trace_id, seg_id, start, end) == _pack_by_replacing(doc, trace_id, seg_id, start, end)
+    assert unpack(pack(doc, trace_id, seg_id, start, end), trace_id, seg_id, start, end) == doc
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.floats(allow_nan=False), times, st.floats(min_value=1e-6, max_value=1e-3),
+                 st.floats(min_value=1e14, max_value=1e18), st.integers(-(2**60), 2**60).map(float)))  # fmt: skip
+def test_float_text_is_the_repr(value: float) -> None:
+    assert float_text(value) == b"%r" % value
