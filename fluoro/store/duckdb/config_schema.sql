@@ -36,3 +36,9 @@ CREATE TABLE IF NOT EXISTS sampling_leases (
     expires   DOUBLE NOT NULL,
     PRIMARY KEY (rule, client_id)
 );
+
+-- ``rules_modified`` (LastRuleModification), and marks of this database's own.
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);

@@ -31,6 +31,12 @@ _CAPABILITIES = dataclasses.replace(CAPABILITIES, narrows=True, packed_documents
 T = TypeVar("T")
 # The store's file is attached under this name to an in-memory DuckDB instance (``_connect``).
 _CATALOG = "store"
+# The configuration (sampling rules, groups, statistics, leases) is a database of its own
+# (``config_path``): a checkpoint blocks every commit to the database it checkpoints, and
+# under 25,000 segments/s that made GetSamplingTargets, which commits, wait up to 0.55 s.
+_CONFIG_CATALOG = "fluoro_config"
+# Tables older files kept in the trace database (moved by ``_move_config``).
+_CONFIG_TABLES = ("sampling_rules", "xray_groups", "sampling_statistics", "sampling_leases")
 log = logging.getLogger("fluoro.store")
 _open_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
 
@@ -62,8 +68,15 @@ def _connect(config: DuckDBConfig) -> duckdb.DuckDBPyConnection:
     db = duckdb.connect(config=settings)
     path = config.path.replace("'", "''")
     db.execute(f"ATTACH '{path}' AS {_CATALOG} (ROW_GROUP_SIZE {int(config.row_group_size)})")
+    config_file = config_path(config.path).replace("'", "''")
+    db.execute(f"ATTACH '{config_file}' AS {_CONFIG_CATALOG}")
     db.execute(f"USE {_CATALOG}")
     return db
+
+
+def config_path(db_path: str) -> str:
+    """Where the configuration database of the store at ``db_path`` is."""
+    return db_path if db_path == ":memory:" else f"{db_path}.config"
 
 
 class DuckDBStore:
@@ -87,7 +100,9 @@ class DuckDBStore:
         self._marks = read_marks(self._db)
         floor = max(self._marks.watermark, self._marks.graph_cursor) + 1
         self._writer.next_chunk = max(self._writer.next_chunk, floor)
-        self._config_store = DuckDBConfigStore(self._db, self._cursor)
+        self._config_conn = self._config_cursor()
+        self._config_store = DuckDBConfigStore(self._config_conn, self._config_cursor)
+        self._move_config()
         self._write_lock = threading.Lock()
         # Background writes (service-graph rollup, trace summarizer, checkpoints) take turns
         # beside the segment writer: DuckDB refuses a checkpoint during a write transaction.
@@ -112,6 +127,51 @@ class DuckDBStore:
         cur = self._db.cursor()
         cur.execute(f"USE {_CATALOG}")
         return cur
+
+    def _config_cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self._db.cursor()
+        cur.execute(f"USE {_CONFIG_CATALOG}")
+        return cur
+
+    def _move_config(self) -> None:
+        """Move the configuration tables of a file from before ``config_path`` into it.
+
+        DuckDB writes one database per transaction, so the copy commits first with a mark,
+        then the old tables go: a crash between the two leaves the mark, and the next open
+        only drops them.
+        """
+        present = {
+            str(r[0]) for r in self._db.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [_CATALOG]).fetchall()
+        }  # fmt: skip
+        old = [t for t in _CONFIG_TABLES if t in present]
+        if not old:
+            return
+        cfg = self._config_conn
+        if cfg.execute("SELECT 1 FROM meta WHERE key = 'moved_from_store'").fetchone() is None:
+            cfg.execute("BEGIN TRANSACTION")
+            try:
+                for table in old:
+                    cfg.execute(f"DELETE FROM {table}")
+                    cfg.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {_CATALOG}.{table}")
+                cfg.execute(
+                    f"INSERT OR REPLACE INTO meta SELECT key, value FROM {_CATALOG}.meta WHERE key = 'rules_modified'"
+                )
+                cfg.execute("INSERT INTO meta VALUES ('moved_from_store', '1')")
+                cfg.execute("COMMIT")
+            except BaseException:
+                cfg.execute("ROLLBACK")
+                raise
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            for table in old:
+                self._db.execute(f"DROP TABLE {table}")
+            self._db.execute("DELETE FROM meta WHERE key = 'rules_modified'")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        log.info("%s: configuration moved to %s", self.config.path, config_path(self.config.path))
 
     def _stop_background(self) -> None:
         self._stop.set()
@@ -312,6 +372,7 @@ class DuckDBStore:
     def checkpoint(self) -> None:
         with self._graph_lock, self._write_lock:
             self._db.execute("CHECKPOINT")
+        self._config_conn.execute("CHECKPOINT")
 
     def close(self) -> None:
         if self._closed:
@@ -322,6 +383,7 @@ class DuckDBStore:
         with self._graph_lock, self._write_lock:
             try:
                 self._db.execute("CHECKPOINT")
+                self._config_conn.execute("CHECKPOINT")
             finally:
                 self._db.close()
                 if self._files is not None:

@@ -176,3 +176,61 @@ def test_config_survives_reopen(tmp_path: Path) -> None:
         assert [g.name for g in store.config_store().list_groups()] == ["g"]
     finally:
         store.close()
+
+
+def _tables(db: object, catalog: str) -> set[str]:
+    rows = db.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [catalog]).fetchall()  # type: ignore[attr-defined]
+    return {str(r[0]) for r in rows}
+
+
+def test_configuration_is_a_database_of_its_own(tmp_path: Path) -> None:
+    """A checkpoint of the trace data blocks commits to its own database only, not to the configuration's."""
+    path = tmp_path / "own.duckdb"
+    store = open_store(str(path))
+    try:
+        store.config_store().create_rule(rule("r", 5.0), max_rules=3)
+        db = store._db  # type: ignore[attr-defined]
+        assert {"sampling_rules", "sampling_leases", "meta"} <= _tables(db, "fluoro_config")
+        assert not {"sampling_rules", "xray_groups", "sampling_statistics", "sampling_leases"} & _tables(db, "store")
+    finally:
+        store.close()
+    assert (tmp_path / "own.duckdb.config").is_file()
+
+
+@pytest.mark.parametrize("crashed_after_copy", [False, True])
+def test_a_file_with_the_configuration_inside_moves_it_out(tmp_path: Path, crashed_after_copy: bool) -> None:
+    """Files written before the split keep their rules, groups, statistics and LastRuleModification."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    store = open_store(str(path))
+    config = store.config_store()
+    config.create_rule(rule("keep", 7.0), max_rules=3)
+    config.create_group(GroupRecord("g", "ID", "ok", {}), max_groups=3)
+    config.add_statistics([StatisticsRow("keep", 100.0, 5, 1, 0)], keep_after=0.0)
+    store.close()
+    # What an older fluoro left: the same tables and rows inside the trace database.
+    db = duckdb.connect(str(path))
+    db.execute(f"ATTACH '{path}.config' AS c (READ_ONLY)")
+    for table in ("sampling_rules", "xray_groups", "sampling_statistics", "sampling_leases"):
+        db.execute(f"CREATE TABLE {table} AS SELECT * FROM c.{table}")
+    db.execute("INSERT INTO meta SELECT * FROM c.meta WHERE key = 'rules_modified'")
+    if crashed_after_copy:  # the copy committed, the old tables were not dropped yet
+        db.execute("DETACH c")
+        db.execute(f"ATTACH '{path}.config' AS c")
+        db.execute("INSERT INTO c.meta VALUES ('moved_from_store', '1')")
+    db.close()
+    if not crashed_after_copy:
+        for leftover in tmp_path.glob("old.duckdb.config*"):
+            leftover.unlink()
+    store = open_store(str(path))
+    try:
+        config = store.config_store()
+        assert [r.name for r in config.list_rules()] == ["keep"]
+        assert config.rules_modified() == 7.0
+        assert [g.name for g in config.list_groups()] == ["g"]
+        assert [(s.rule, s.request_count) for s in config.statistics(0.0)] == [("keep", 5)]
+        assert not {"sampling_rules", "xray_groups"} & _tables(store._db, "store")  # type: ignore[attr-defined]
+        assert store._db.execute("SELECT count(*) FROM meta WHERE key = 'rules_modified'").fetchone() == (0,)  # type: ignore[attr-defined]
+    finally:
+        store.close()
