@@ -9,6 +9,7 @@ the free pages; it costs a few ms, so it runs at most once per ``every`` seconds
 from __future__ import annotations
 
 import ctypes
+import math
 import sys
 import time
 from typing import Callable
@@ -30,7 +31,7 @@ class HeapTrimmer:
     def __init__(self, every: float = 1.0) -> None:
         self.every = every
         self._trim = _malloc_trim()
-        self._last = 0.0
+        self._last = -math.inf  # monotonic time may start near 0 (a machine up for less than ``every``)
 
     @property
     def available(self) -> bool:
