@@ -52,6 +52,15 @@ def by_origin(docs: list[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
     return [d for d in docs if d.get("origin") == origin]
 
 
+def has(*origins: str) -> Callable[[list[dict[str, Any]]], bool]:
+    """``TraceReader.trace``'s ``ready``: a document of each origin is stored.
+
+    The function's segment and the stage's are sent by different processes at
+    different moments, so the server may store them in different flushes.
+    """
+    return lambda docs: all(by_origin(docs, origin) for origin in origins)
+
+
 def find(entity: dict[str, Any], name: str) -> dict[str, Any] | None:
     """The first entity called ``name`` in a document's subsegment tree."""
     for sub in entity.get("subsegments", []) or []:

@@ -13,7 +13,7 @@ from fluoro.local.capacity import CapacityProxy
 from fluoro.local.resources import MotoServer
 from fluoro.local.start_api import LocalApi, LocalApiConfig
 
-from .conftest import TraceReader, by_origin, find
+from .conftest import TraceReader, by_origin, find, has
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def demo(xray: TraceReader) -> Iterator[tuple[TraceReader, list[Sent], float]]:
 
 
 def docs_of(xray: TraceReader, sent: Sent) -> list[dict[str, Any]]:
-    return xray.trace(sent.trace_id, lambda docs: bool(by_origin(docs, "AWS::Lambda::Function")))
+    return xray.trace(sent.trace_id, has("AWS::ApiGateway::Stage", "AWS::Lambda::Function"))
 
 
 def one(sent: list[Sent], kind: str) -> Sent:

@@ -17,7 +17,7 @@ import pytest
 from fluoro.local.resources import free_port
 from fluoro.local.start_api import LocalApi, LocalApiConfig
 
-from .conftest import TraceReader, by_origin, find
+from .conftest import TraceReader, by_origin, find, has
 
 TEMPLATE = """
 AWSTemplateFormatVersion: '2010-09-09'
@@ -152,7 +152,7 @@ def test_proxy_event_environment_and_trace_header(api: LocalApi, xray: TraceRead
     # The function sees the trace continued, with its Invocation subsegment as parent.
     assert body["trace"].startswith("Root=%s;Parent=" % root) and body["trace"].endswith(";Sampled=1")
 
-    docs = xray.trace(root, lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+    docs = xray.trace(root, has("AWS::ApiGateway::Stage", "AWS::Lambda::Function"))
     stage, = by_origin(docs, "AWS::ApiGateway::Stage")
     assert stage["parent_id"] == "53995c3f42cd8ad8" and stage["name"] == "two-apis/v1"
     assert stage["http"]["request"]["user_agent"] == "curl/8.5"
@@ -189,7 +189,7 @@ def test_initialization_does_not_count_against_the_timeout(api: LocalApi, xray: 
 def test_lambda_error_is_502_and_a_fault(api: LocalApi, xray: TraceReader) -> None:
     response = httpx.post(api.url + "/v1/boom", timeout=30)
     assert response.status_code == 502 and response.json() == {"message": "Internal server error"}
-    docs = xray.trace(trace_id_of(response), lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+    docs = xray.trace(trace_id_of(response), has("AWS::ApiGateway::Stage", "AWS::Lambda::Function"))
     stage, = by_origin(docs, "AWS::ApiGateway::Stage")
     assert stage["fault"] is True and stage["http"]["response"]["status"] == 502
     function, = by_origin(docs, "AWS::Lambda::Function")
@@ -210,7 +210,7 @@ def test_malformed_response_is_502(api: LocalApi) -> None:
 def test_timeout_is_504_and_the_next_call_is_cold(api: LocalApi, xray: TraceReader) -> None:
     response = httpx.get(api.url + "/v1/slow", timeout=30)
     assert response.status_code == 504 and response.json() == {"message": "Endpoint request timed out"}
-    docs = xray.trace(trace_id_of(response), lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+    docs = xray.trace(trace_id_of(response), has("AWS::ApiGateway::Stage", "AWS::Lambda::Function"))
     function, = by_origin(docs, "AWS::Lambda::Function")
     invocation = find(function, "Invocation")
     assert function["fault"] is True and invocation is not None
@@ -287,7 +287,7 @@ def test_untraced_api_in_front_of_an_active_function(project: Path, xray: TraceR
         response = httpx.get(local.url + "/v1/echo/5", timeout=30)
         assert response.status_code == 200
         trace_id = trace_id_of(response)
-        docs = xray.trace(trace_id, lambda d: bool(by_origin(d, "AWS::Lambda::Function")))
+        docs = xray.trace(trace_id, has("AWS::Lambda", "AWS::Lambda::Function"))
         # The trace starts at the Lambda service: no stage segment, no parent.
         assert not by_origin(docs, "AWS::ApiGateway::Stage")
         service, = by_origin(docs, "AWS::Lambda")
