@@ -105,7 +105,8 @@ class DuckDBStore:
         self._move_config()
         self._write_lock = threading.Lock()
         # Background writes (service-graph rollup, trace summarizer, checkpoints) take turns
-        # beside the segment writer: DuckDB refuses a checkpoint during a write transaction.
+        # beside the segment writer: a commit waits for a running checkpoint anyway (DuckDB 2.0.1),
+        # and without the lock the writer's own work overlapped them and lost datagrams.
         self._graph_lock = threading.Lock()
         self._closed = False
         self._dirty = False
@@ -269,10 +270,11 @@ class DuckDBStore:
             cur.close()
 
     def _checkpoint(self, cur: duckdb.DuckDBPyConnection, attempts: int = 10) -> None:
-        """DuckDB refuses to checkpoint during another write transaction, so hold off the
-        segment writer and the rollup/summarizer meanwhile.  A failed checkpoint is not
-        harmless: the WAL grows until a commit checkpoints inline, stalling ingest for longer.
-        Other writers (configuration) are short: retry a few times."""
+        """Hold off the segment writer and the rollup/summarizer meanwhile: their commits would
+        wait for the checkpoint anyway, and DuckDB 1.x refused to checkpoint during another
+        write transaction (2.0.1 no longer does; the retry stays for it).  A failed checkpoint
+        is not harmless: the WAL grows until a commit checkpoints inline, stalling ingest for
+        longer."""
         for attempt in range(attempts):
             try:
                 with self._graph_lock, self._write_lock:
