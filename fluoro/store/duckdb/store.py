@@ -105,8 +105,8 @@ class DuckDBStore:
         self._move_config()
         self._write_lock = threading.Lock()
         # Background writes (service-graph rollup, trace summarizer, checkpoints) take turns
-        # beside the segment writer: a commit waits for a running checkpoint anyway (DuckDB 2.0.1),
-        # and without the lock the writer's own work overlapped them and lost datagrams.
+        # beside the segment writer: DuckDB refuses a checkpoint beside a transaction that updated
+        # rows, and a commit waits for a running checkpoint anyway.
         self._graph_lock = threading.Lock()
         self._closed = False
         self._dirty = False
@@ -271,10 +271,11 @@ class DuckDBStore:
 
     def _checkpoint(self, cur: duckdb.DuckDBPyConnection, attempts: int = 10) -> None:
         """Hold off the segment writer and the rollup/summarizer meanwhile: their commits would
-        wait for the checkpoint anyway, and DuckDB 1.x refused to checkpoint during another
-        write transaction (2.0.1 no longer does; the retry stays for it).  A failed checkpoint
-        is not harmless: the WAL grows until a commit checkpoints inline, stalling ingest for
-        longer."""
+        wait for the checkpoint anyway, and DuckDB (2.0.1) refuses to checkpoint beside a
+        transaction that has updated rows (appends and deletes it allows).  A failed
+        checkpoint is not harmless: the WAL grows until a commit checkpoints inline, stalling
+        ingest for longer.  Other writers (configuration, in its own database now) are short:
+        retry a few times."""
         for attempt in range(attempts):
             try:
                 with self._graph_lock, self._write_lock:
