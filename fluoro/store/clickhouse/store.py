@@ -15,11 +15,16 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from clickhouse_driver import Client
-from clickhouse_driver.errors import NetworkError, SocketTimeoutError, UnexpectedPacketFromServerError
+from clickhouse_driver.errors import (
+    NetworkError,
+    ServerException,
+    SocketTimeoutError,
+    UnexpectedPacketFromServerError,
+)
 
 from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.clickhouse.config import ClickHouseConfig, split_host
-from fluoro.store.clickhouse.config_store import ClickHouseConfigStore, config_tables
+from fluoro.store.clickhouse.config_store import UNKNOWN_TABLE, ClickHouseConfigStore, config_tables
 from fluoro.store.clickhouse.filter_sql import CAPABILITIES
 from fluoro.store.clickhouse.graph import ClickHouseGraph
 from fluoro.store.clickhouse.reader import find_traces, read_documents, run
@@ -99,10 +104,19 @@ class ClickHouseStore:
     def _check_engine(self, client: Client) -> None:
         """Refuse a ``replicated`` setting the existing tables do not have (CREATE IF NOT EXISTS keeps them)."""
         name = self.tables.write("segments").split(".", 1)[1]
-        rows = client.execute(
-            "SELECT engine FROM system.tables WHERE database = %(db)s AND name = %(t)s",
-            {"db": self.config.database, "t": name},
-        )
+        for attempt in range(5):
+            try:
+                rows = client.execute(
+                    "SELECT engine FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+                    {"db": self.config.database, "t": name},
+                )
+                break
+            except ServerException as exc:
+                # Another server dropped its configuration lock table while this listed the
+                # database: older ClickHouse versions fail the query (see config_store._locked).
+                if exc.code != UNKNOWN_TABLE or attempt == 4:
+                    raise
+                time.sleep(0.01)
         engine = str(rows[0][0]) if rows else ""
         if self.config.replicated != engine.startswith("Replicated"):
             want = "ReplicatedMergeTree" if self.config.replicated else "MergeTree"

@@ -59,6 +59,31 @@ def test_replicated_setting_that_the_tables_lack_is_refused(url: str) -> None:
         open_store(url + "?replicated=1")
 
 
+def test_the_engine_check_retries_a_listing_that_raced_a_dropped_table(url: str) -> None:
+    """Old servers fail a system.tables query when a table goes away meanwhile (another
+    server releasing its configuration lock); starting must not fail on it."""
+    from clickhouse_driver.errors import ServerException
+
+    store = open_store(url)
+    try:
+        with store._client() as real:  # type: ignore[attr-defined]
+            failures = [ServerException("Table db.fluoro_config_lock doesn't exist", code=60)]
+
+            class Racing:
+                def execute(self, *args: Any, **kwargs: Any) -> Any:
+                    if failures:
+                        raise failures.pop()
+                    return real.execute(*args, **kwargs)
+
+            store._check_engine(Racing())  # type: ignore[attr-defined]
+            assert not failures
+            failures.append(ServerException("Syntax error", code=62))  # anything else still raises
+            with pytest.raises(ServerException):
+                store._check_engine(Racing())  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
 def test_configuration_can_live_on_another_node(clickhouse: ClickHouseSandbox, url: str) -> None:
     other = ClickHouseSandbox().start()
     try:
