@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from fluoro.store.doc_markers import (
     PARENT_ID,
     float_text,
-    float_texts,
     needs_parent,
     pack,
     pack_table,
@@ -78,14 +77,6 @@ def test_a_time_written_differently_is_left_alone() -> None:
     packed = pack(doc, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0)
     assert b"1.7e9" in packed and b"1700000001" in packed
     assert unpack(packed, "1-5f84c7a1-" + "b" * 24, "a" * 16, 1.7e9, 1700000001.0) == doc
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False), times, st.floats(min_value=1e-6, max_value=1e-3),
-                          st.floats(min_value=1e14, max_value=1e18)), max_size=40))  # fmt: skip
-def test_float_texts_are_the_repr_of_each_value(values: list[float | None]) -> None:
-    expected = [None if v is None else b"%r" % v for v in values]
-    assert list(float_texts(pa.array(values, pa.float64()))) == expected
 
 
 @settings(max_examples=100, deadline=None)
