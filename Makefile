@@ -23,7 +23,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check fluoro tests bench
-	$(VENV)/bin/mypy fluoro/daemon fluoro/ingest fluoro/store fluoro/query fluoro/api fluoro/forwarder fluoro/sampling fluoro/local fluoro/console fluoro/server.py fluoro/cli.py
+	$(VENV)/bin/mypy fluoro/daemon fluoro/ingest fluoro/store fluoro/query fluoro/api fluoro/forwarder fluoro/sampling fluoro/local fluoro/console fluoro/background.py fluoro/server.py fluoro/cli.py
 
 bench: $(STAMP)
 	$(PY) bench/sdk_overhead.py

@@ -11,6 +11,9 @@ import msgspec
 from fluoro.ingest.errors import Reject
 
 MAX_DATAGRAM = 64 * 1024
+_HEADER_LINE = b'{"format":"json","version":1}\n'
+_HEADER_SIZE = len(_HEADER_LINE)
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.isspace() counts
 _CANONICAL_HEADERS = frozenset({b'{"format":"json","version":1}', b'{"format": "json", "version": 1}'})
 
 
@@ -21,6 +24,9 @@ def split_datagram(data: bytes) -> bytes:
 
 def datagram_body(data: bytes) -> memoryview:
     """``split_datagram`` without copying the body: a view into ``data``."""
+    # What every SDK sends, followed by a body that is not all whitespace: no header to parse.
+    if data.startswith(_HEADER_LINE) and len(data) > _HEADER_SIZE and data[_HEADER_SIZE] not in _SPACE:
+        return memoryview(data)[_HEADER_SIZE:]
     return memoryview(data)[_body_start(data) :]
 
 

@@ -20,7 +20,7 @@ batch: one tuple per document instead of ~30 list appends.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 import msgspec
 
@@ -112,6 +112,8 @@ _decode = msgspec.json.Decoder(_Doc).decode
 _STRICT_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 SegmentRow = tuple[Any, ...]
 AnnotationRow = tuple[Any, ...]
+# (document, trace id, id, start_time, end_time) -> the stored form (fluoro.store.doc_markers.pack).
+Packer = Callable[[bytes, str, str, float, Optional[float]], bytes]
 
 
 class _Lenient(Exception):
@@ -145,17 +147,27 @@ def _walk(e: _Doc | _Sub, depth: int, ann: list[tuple[str, Any]], ids: list[str]
     return throttled
 
 
-def document_rows(body: bytes | memoryview, received: float) -> tuple[SegmentRow, list[AnnotationRow]]:
-    """One document's segment row and annotation rows, or ``Reject`` exactly as ``document.ingest``."""
+def document_rows(
+    body: bytes | memoryview, received: float, pack: Packer | None = None
+) -> tuple[SegmentRow, list[AnnotationRow]]:
+    """One document's segment row and annotation rows, or ``Reject`` exactly as ``document.ingest``.
+
+    With ``pack``, the row's document is ``pack``'s output (bytes) instead of ``body``.
+    """
     if len(body) <= MAX_DOCUMENT:
         try:
-            return _strict_rows(_decode(body), body, received)
+            return _strict_rows(_decode(body), body, received, pack)
         except (_Lenient, *_STRICT_ERRORS):
             pass
-    return lenient_rows(body, received)
+    row, annotations = lenient_rows(body, received)
+    if pack is not None:
+        row = (*row[:22], pack(bytes(body), row[0], row[2], row[7], row[8]))
+    return row, annotations
 
 
-def _strict_rows(e: _Doc, body: bytes | memoryview, received: float) -> tuple[SegmentRow, list[AnnotationRow]]:
+def _strict_rows(
+    e: _Doc, body: bytes | memoryview, received: float, pack: Packer | None
+) -> tuple[SegmentRow, list[AnnotationRow]]:
     ann: list[tuple[str, Any]] = []
     trace_id = e.trace_id
     ids = [trace_id[2:10], trace_id[11:]]
@@ -191,11 +203,13 @@ def _strict_rows(e: _Doc, body: bytes | memoryview, received: float) -> tuple[Se
             user_agent = user_agent[:2048] if type(user_agent) is str else None
             client_ip = client_ip[:128] if type(client_ip) is str else None
     origin, user = e.origin, e.user
+    segment_id, start = e.id, float(e.start_time)
+    end = None if in_progress else float(e.end_time)  # type: ignore[arg-type]  # checked in _walk
     row = (
-        trace_id, key, e.id, parent_id, e.type is not None, in_progress, trace_time, float(e.start_time),
-        None if in_progress else float(e.end_time),  # type: ignore[arg-type]  # checked in _walk
+        trace_id, key, segment_id, parent_id, e.type is not None, in_progress, trace_time, start, end,
         received, e.name, origin[:250] if type(origin) is str else None, fault, error, throttle, throttled,
-        method, url, status, user_agent, client_ip, user[:250] if type(user) is str else None, body,
+        method, url, status, user_agent, client_ip, user[:250] if type(user) is str else None,
+        body if pack is None else pack(bytes(body), trace_id, segment_id, start, end),
     )  # fmt: skip
     if not ann:
         return row, []

@@ -26,6 +26,7 @@ import time
 from collections import defaultdict
 from typing import Protocol, Sequence
 
+from fluoro.background import lower_thread_priority
 from fluoro.query.assemble import assemble, walk
 from fluoro.query.graph import rows_for
 from fluoro.query.node_facts import OPAQUE, node_facts
@@ -166,6 +167,8 @@ class GraphRollup:
             return [], [OPAQUE]
 
     def _loop(self) -> None:
+        # Below the writer's (fluoro.server runs it at +3): under saturation the map lags.
+        lower_thread_priority(7)
         while not self._stop.wait(self.interval):
             try:
                 self.run_once(paced=True)

@@ -10,6 +10,8 @@ class DuckDBConfig:
     path: str = ":memory:"
     memory_limit: str = "128MB"
     threads: int = 2
+    # Run DuckDB with one thread while the host's CPUs are nearly all busy (threads.py).
+    adapt_threads: bool = True
     # Documents per compressed chunk: bigger compresses better, smaller reads faster.
     chunk_docs: int = 128  # documents per chunk before the file has a zstd dictionary
     dict_chunk_docs: int = 32  # and after (doc_dicts.py)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 
+from fluoro.background import lower_thread_priority
 from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import graph, trace_table
@@ -23,6 +24,7 @@ from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles, docs_dir
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents, read_marks
+from fluoro.store.duckdb.threads import HostIdle, ThreadGovernor
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "3"
@@ -37,6 +39,9 @@ _CATALOG = "store"
 _CONFIG_CATALOG = "fluoro_config"
 # Tables older files kept in the trace database (moved by ``_move_config``).
 _CONFIG_TABLES = ("sampling_rules", "xray_groups", "sampling_statistics", "sampling_leases")
+# The store's own threads (summarizer, checkpoints, DuckDB's workers) run at the writer's
+# priority (fluoro.server lowers it by 3), below the UDP receiver's (fluoro.background).
+_BACKGROUND_NICE = 3
 log = logging.getLogger("fluoro.store")
 _open_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
 
@@ -121,6 +126,14 @@ class DuckDBStore:
         if config.summarize_every > 0:
             self._summarizer = threading.Thread(target=self._summarize_loop, name="fluoro-summarizer", daemon=True)
             self._summarizer.start()
+        self._threads_thread: threading.Thread | None = None
+        host = HostIdle()
+        if config.adapt_threads and config.threads > 1 and host.available:
+            self._threads_thread = threading.Thread(
+                target=self._threads_loop, args=(host, ThreadGovernor(config.threads)), name="fluoro-threads",
+                daemon=True,
+            )  # fmt: skip
+            self._threads_thread.start()
         _open_stores.add(self)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -176,7 +189,7 @@ class DuckDBStore:
 
     def _stop_background(self) -> None:
         self._stop.set()
-        for thread in (self._checkpointer, self._summarizer):
+        for thread in (self._checkpointer, self._summarizer, self._threads_thread):
             if thread is not None:
                 thread.join()
 
@@ -249,6 +262,7 @@ class DuckDBStore:
 
     def _summarize_loop(self) -> None:
         """Keep ``traces`` within a cycle of the writer; a backlog (an old file) runs cycle after cycle."""
+        lower_thread_priority(_BACKGROUND_NICE)
         caught_up = True
         while not self._stop.wait(self.config.summarize_every if caught_up else 0.0):
             try:
@@ -257,8 +271,29 @@ class DuckDBStore:
                 caught_up = True  # retry after the interval; queries aggregate live meanwhile
                 log.warning("trace summarizer cycle failed; the next one retries", exc_info=True)
 
+    def _threads_loop(self, host: HostIdle, governor: ThreadGovernor, every: float = 1.0) -> None:
+        # DuckDB's workers are started by the thread that sets their number: they inherit this.
+        lower_thread_priority(_BACKGROUND_NICE)
+        cur = self._cursor()
+        try:
+            while not self._stop.wait(every):
+                self._adapt_threads(cur, governor.decide(host.sample()))
+        finally:
+            cur.close()
+
+    def _adapt_threads(self, cur: duckdb.DuckDBPyConnection, threads: int | None) -> None:
+        if threads is None:
+            return
+        try:
+            cur.execute(f"SET threads = {int(threads)}")
+        except duckdb.Error:
+            log.warning("could not set DuckDB's threads to %d", threads, exc_info=True)
+        else:
+            log.info("DuckDB threads: %d (host CPUs %s)", threads, "busy" if threads == 1 else "idle again")
+
     def _checkpoint_loop(self) -> None:
         """Checkpoint beside the writer: DuckDB lets appends commit meanwhile."""
+        lower_thread_priority(_BACKGROUND_NICE)
         cur = self._cursor()
         try:
             while not self._stop.wait(self.config.checkpoint_every):

@@ -18,6 +18,7 @@ from fluoro.ingest.datagram import datagram_body
 from fluoro.ingest.fast import document_rows
 from fluoro.store.api import SegmentBatch
 from fluoro.store.columns import ANNOTATION_SCHEMA, SEGMENT_SCHEMA, ArrowBatch
+from fluoro.store.doc_markers import pack
 
 from ..helpers import FIXTURES
 from ..helpers_docs import segment
@@ -184,6 +185,33 @@ def test_shipped_tables_match_the_lenient_batch(files: list[Any], docs: list[dic
     expected = ArrowBatch.from_batch(batch)
     assert shipped.segments.equals(expected.segments)
     assert shipped.annotations.equals(expected.annotations)
+
+
+# Accepted by the lenient lane only (the strict types refuse an ``http.request`` that is no object).
+LENIENT_ONLY = [json.dumps(segment(http={"request": [1]})).encode(),
+                json.dumps(segment(in_progress=True, end_time=None, http={"request": "x"})).encode()]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(
+    st.sampled_from(FIXTURE_FILES).map(lambda p: p.read_bytes()), st.sampled_from(LENIENT_ONLY),
+    entity(0, True).map(lambda d: json.dumps(d).encode()),
+))  # fmt: skip
+def test_a_packer_changes_only_the_document(body: bytes) -> None:
+    """``document_rows(..., pack)``: the row it makes without, its document packed (both lanes)."""
+    data = b'{"format":"json","version":1}\n' + body
+    try:
+        row, annotations = document_rows(datagram_body(data), 1.5)
+    except Reject as exc:
+        with pytest.raises(Reject) as again:
+            document_rows(datagram_body(data), 1.5, pack)
+        assert (again.value.code, again.value.detail) == (exc.code, exc.detail)
+        return
+    packed_row, packed_annotations = document_rows(datagram_body(data), 1.5, pack)
+    assert typed(packed_row[:22]) == typed(row[:22])
+    assert packed_row[22] == pack(bytes(row[22]), row[0], row[2], row[7], row[8])
+    assert type(packed_row[22]) is bytes
+    assert [typed(a) for a in packed_annotations] == [typed(a) for a in annotations]
 
 
 def test_deep_nesting_is_refused_alike() -> None:

@@ -1,0 +1,93 @@
+"""DuckDB's worker threads follow how busy the host's CPUs are.
+
+With ``DuckDBConfig.threads`` workers, DuckDB runs a statement's pipelines in
+parallel: on an idle machine a search over a million segments answers in 36
+instead of 48 ms.  On a machine whose cores ingest already keeps busy, the
+extra worker only adds scheduling and merging: at 50,000 segments/s the server
+spent 3.6 us more CPU per segment with two workers than with one, and lost
+more datagrams for it.  So while the host's CPUs are nearly all busy the store
+runs DuckDB with one thread, and returns to ``threads`` once they idle again.
+``SET threads`` is global to the database and safe beside running statements
+(they finish on the threads left).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+log = logging.getLogger("fluoro.store")
+
+
+def _read_proc_stat() -> tuple[float, float] | None:
+    """(idle, total) CPU time of the host since boot, in clock ticks; None off Linux."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != b"cpu":
+        return None
+    ticks = [float(v) for v in fields[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user/nice)
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0.0)
+    return idle, sum(ticks[:8])
+
+
+class HostIdle:
+    """The share of the host's CPU time left idle between two calls (None: unknown)."""
+
+    def __init__(self, read: Callable[[], tuple[float, float] | None] = _read_proc_stat) -> None:
+        self._read = read
+        self._last = read()
+
+    @property
+    def available(self) -> bool:
+        return self._last is not None
+
+    def sample(self) -> float | None:
+        now = self._read()
+        last, self._last = self._last, now
+        if now is None or last is None or now[1] <= last[1]:
+            return None
+        return max(0.0, min(1.0, (now[0] - last[0]) / (now[1] - last[1])))
+
+
+class ThreadGovernor:
+    """Chooses DuckDB's thread count from the host's idle share, with hysteresis.
+
+    ``decide`` is called about once a second with a fresh sample; it returns the thread count
+    to set, or None to keep the current one.  Busy below ``busy_idle`` for ``busy_samples``
+    samples in a row goes to one thread; idle above ``idle_idle`` for ``idle_samples`` in a
+    row goes back (slower, so a short lull does not flip it back and forth).
+    """
+
+    def __init__(
+        self,
+        threads: int,
+        busy_idle: float = 0.2,
+        idle_idle: float = 0.4,
+        busy_samples: int = 2,
+        idle_samples: int = 5,
+    ) -> None:
+        self.threads = threads
+        self.current = threads
+        self.busy_idle = busy_idle
+        self.idle_idle = idle_idle
+        self.busy_samples = busy_samples
+        self.idle_samples = idle_samples
+        self._busy = 0
+        self._idle = 0
+
+    def decide(self, idle: float | None) -> int | None:
+        if idle is None or self.threads <= 1:
+            return None
+        self._busy = self._busy + 1 if idle < self.busy_idle else 0
+        self._idle = self._idle + 1 if idle > self.idle_idle else 0
+        if self.current != 1 and self._busy >= self.busy_samples:
+            self.current = 1
+            return 1
+        if self.current == 1 and self._idle >= self.idle_samples:
+            self.current = self.threads
+            return self.threads
+        return None
