@@ -126,6 +126,7 @@ class DuckDBStore:
         if config.summarize_every > 0:
             self._summarizer = threading.Thread(target=self._summarize_loop, name="fluoro-summarizer", daemon=True)
             self._summarizer.start()
+        self._written = 0  # segments written since open (the thread governor's write rate)
         self._threads_thread: threading.Thread | None = None
         host = HostIdle()
         if config.adapt_threads and config.threads > 1 and host.available:
@@ -275,9 +276,13 @@ class DuckDBStore:
         # DuckDB's workers are started by the thread that sets their number: they inherit this.
         lower_thread_priority(_BACKGROUND_NICE)
         cur = self._cursor()
+        written, at = self._written, time.monotonic()
         try:
             while not self._stop.wait(every):
-                self._adapt_threads(cur, governor.decide(host.sample()))
+                now = time.monotonic()
+                rate = (self._written - written) / max(now - at, 1e-3)
+                written, at = self._written, now
+                self._adapt_threads(cur, governor.decide(host.sample(), rate))
         finally:
             cur.close()
 
@@ -335,6 +340,7 @@ class DuckDBStore:
             return
         with self._write_lock:
             self._writer.write(batch)
+            self._written += len(batch)
         self._dirty = True
 
     def documents(self, trace_ids: Sequence[str]) -> list[StoredDocument]:

@@ -15,23 +15,34 @@ from fluoro.store.duckdb.threads import HostIdle, ThreadGovernor, _read_proc_sta
 from ..helpers_docs import segment
 from .test_conformance import batch_of
 
+HEAVY = 50_000.0  # segments written per second
+
 
 def test_the_governor_goes_serial_when_busy_and_back_when_idle() -> None:
-    governor = ThreadGovernor(2, busy_idle=0.2, idle_idle=0.4, busy_samples=2, idle_samples=3)
+    governor = ThreadGovernor(2, busy_idle=0.2, idle_idle=0.4, heavy_writes=10_000, busy_samples=2, idle_samples=3)
     # One busy second is not enough; two in a row are.
-    assert [governor.decide(x) for x in (0.1, 0.5, 0.1, 0.05)] == [None, None, None, 1]
+    assert [governor.decide(x, HEAVY) for x in (0.1, 0.5, 0.1, 0.05)] == [None, None, None, 1]
     # Staying busy or in between changes nothing.
-    assert [governor.decide(x) for x in (0.0, 0.3, 0.39, 0.1)] == [None] * 4
+    assert [governor.decide(x, HEAVY) for x in (0.0, 0.3, 0.39, 0.1)] == [None] * 4
     # Back only after three idle samples in a row; an in-between one restarts the count.
-    assert [governor.decide(x) for x in (0.5, 0.6, 0.3, 0.5, 0.5)] == [None] * 5
-    assert governor.decide(0.9) == 2
+    assert [governor.decide(x, HEAVY) for x in (0.5, 0.6, 0.3, 0.5, 0.5)] == [None] * 5
+    assert governor.decide(0.9, HEAVY) == 2
     assert governor.current == 2
-    assert governor.decide(None) is None  # an unknown sample changes nothing
+    assert governor.decide(None, HEAVY) is None  # an unknown sample changes nothing
+
+
+def test_only_a_heavy_write_stream_makes_it_serial() -> None:
+    """Queries alone can keep the CPUs busy: they keep their parallel threads."""
+    governor = ThreadGovernor(2, heavy_writes=10_000, busy_samples=2, idle_samples=3)
+    assert [governor.decide(0.0, 9_999) for _ in range(10)] == [None] * 10
+    assert [governor.decide(0.0, 10_000) for _ in range(2)] == [None, 1]
+    # Back when the stream thins, even with the CPUs still busy (a long query load).
+    assert [governor.decide(0.0, 4_000) for _ in range(3)] == [None, None, 2]
 
 
 def test_a_single_threaded_configuration_is_never_changed() -> None:
     governor = ThreadGovernor(1)
-    assert [governor.decide(0.0) for _ in range(5)] == [None] * 5
+    assert [governor.decide(0.0, HEAVY) for _ in range(5)] == [None] * 5
 
 
 def test_host_idle_is_the_share_of_idle_ticks_between_samples() -> None:
@@ -100,12 +111,17 @@ def test_the_store_follows_a_busy_host(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(store_module, "HostIdle", BusyHost)
     real_loop = DuckDBStore._threads_loop
-    monkeypatch.setattr(DuckDBStore, "_threads_loop", lambda self, host, gov: real_loop(self, host, gov, every=0.05))
+    monkeypatch.setattr(DuckDBStore, "_threads_loop", lambda self, host, gov: real_loop(self, host, gov, every=0.1))
+    # 100 segments per 0.1 s interval: 1,000/s, heavy for this governor.
+    monkeypatch.setattr(store_module, "ThreadGovernor", lambda threads: ThreadGovernor(threads, heavy_writes=500))
     store = DuckDBStore(DuckDBConfig(path=str(tmp_path / "t.duckdb"), threads=2))
     try:
+        time.sleep(0.5)
+        assert _threads(store) == 2  # busy CPUs, but nothing written
         deadline = time.monotonic() + 10
         while _threads(store) != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+            store.write(batch_of(*[segment() for _ in range(100)]))
+            time.sleep(0.1)
         assert _threads(store) == 1
     finally:
         store.close()
