@@ -23,6 +23,7 @@ from typing import Iterator
 import uvicorn
 
 from fluoro.api import ApiContext, build_app
+from fluoro.background import HostBusy
 from fluoro.daemon import IngestMetrics, Pipeline, PipelineConfig, UDPReceiver
 from fluoro.daemon.udp_process import UDPProcessReceiver
 from fluoro.query.graph_service import GraphQueries
@@ -189,7 +190,9 @@ class FluoroServer:
             self.udp.start()
             # Small stretches of Python (ingest threads wait for the GIL meanwhile), written
             # in larger batches (the store's cost is mostly per transaction).
-            self.rollup = GraphRollup(self.store, interval=cfg.graph_interval, batch_traces=2000, compute_traces=250)
+            self.rollup = GraphRollup(
+                self.store, interval=cfg.graph_interval, batch_traces=2000, compute_traces=250, host_busy=HostBusy()
+            )
             self.rollup.start()
             if cfg.udp_process:
                 _name_os_threads()

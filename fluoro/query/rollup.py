@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from fluoro.background import lower_thread_priority
 from fluoro.query.assemble import assemble, walk
@@ -87,6 +87,7 @@ class GraphRollup:
         max_busy: float = 0.25,
         compute_traces: int | None = None,
         span_traces: int = 20_000,
+        host_busy: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.interval = interval
@@ -102,6 +103,10 @@ class GraphRollup:
         self.max_busy = max_busy
         # Traces asked of ``graph_changes`` at a time (roughly: a backend may list more).
         self.span_traces = span_traces
+        # In the background, cycles pause while this says the host's CPUs are saturated
+        # (fluoro.background.HostBusy): at ~5,000 traces/s the rollup cannot keep up with a
+        # saturating ingest anyway, and every CPU second it takes there is taken from receiving.
+        self.host_busy = host_busy
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one cycle at a time (background thread or run_once)
         self._thread: threading.Thread | None = None
@@ -118,7 +123,7 @@ class GraphRollup:
         """
         with self._lock:
             done = 0
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not (paced and self._yielding()):
                 # A span at a time: a backlog (a rollup far behind ingest, an old file) listed at
                 # once held the GIL for seconds and hundreds of MB (1.1 M traces: 2.6 s, +400 MB).
                 changed = self.store.graph_changes(self.store.graph_cursor(), self.span_traces)
@@ -134,8 +139,8 @@ class GraphRollup:
         rows: dict[str, list[GraphRow]] = {}
         facts: dict[str, list[NodeFact]] = {}
         for start in range(0, len(changed), self.compute_traces):
-            if self._stop.is_set():
-                break
+            if self._stop.is_set() or (paced and self._yielding()):
+                break  # what was computed but not written is computed again next time
             began = time.monotonic()
             chunk = [tid for tid, _ in changed[start : start + self.compute_traces]]
             by_trace: dict[str, list[StoredDocument]] = defaultdict(list)
@@ -154,6 +159,9 @@ class GraphRollup:
                 self._stop.wait((time.monotonic() - began) * (1 / self.max_busy - 1))
         return done
 
+    def _yielding(self) -> bool:
+        return self.host_busy is not None and self.host_busy()
+
     @staticmethod
     def _outputs_or_none(
         trace_id: str, docs: Sequence[StoredDocument], resolve: LinkResolver
@@ -170,6 +178,8 @@ class GraphRollup:
         # Below the writer's (fluoro.server runs it at +3): under saturation the map lags.
         lower_thread_priority(7)
         while not self._stop.wait(self.interval):
+            if self._yielding():
+                continue
             try:
                 self.run_once(paced=True)
             except Exception:  # the server outlives a failing cycle; the next one retries

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 
-from fluoro.background import lower_thread_priority
+from fluoro.background import HostIdle, lower_thread_priority
 from fluoro.store.api import Capabilities, GraphRow, NodeFact, StoredDocument, TracePage, TraceQuery
 from fluoro.store.columns import ArrowBatch
 from fluoro.store.duckdb import graph, trace_table
@@ -24,7 +24,7 @@ from fluoro.store.duckdb.doc_dicts import Decompressors
 from fluoro.store.duckdb.doc_files import DocFiles, docs_dir
 from fluoro.store.duckdb.filter_sql import CAPABILITIES
 from fluoro.store.duckdb.reader import find_traces, read_documents, read_marks
-from fluoro.store.duckdb.threads import HostIdle, ThreadGovernor
+from fluoro.store.duckdb.threads import ThreadGovernor
 from fluoro.store.duckdb.writer import ChunkWriter
 
 SCHEMA_VERSION = "3"

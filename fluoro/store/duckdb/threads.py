@@ -15,45 +15,6 @@ statements (they finish on the threads left).
 
 from __future__ import annotations
 
-import logging
-from typing import Callable
-
-log = logging.getLogger("fluoro.store")
-
-
-def _read_proc_stat() -> tuple[float, float] | None:
-    """(idle, total) CPU time of the host since boot, in clock ticks; None off Linux."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    if not fields or fields[0] != b"cpu":
-        return None
-    ticks = [float(v) for v in fields[1:]]
-    # user nice system idle iowait irq softirq steal (guest time is already in user/nice)
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0.0)
-    return idle, sum(ticks[:8])
-
-
-class HostIdle:
-    """The share of the host's CPU time left idle between two calls (None: unknown)."""
-
-    def __init__(self, read: Callable[[], tuple[float, float] | None] = _read_proc_stat) -> None:
-        self._read = read
-        self._last = read()
-
-    @property
-    def available(self) -> bool:
-        return self._last is not None
-
-    def sample(self) -> float | None:
-        now = self._read()
-        last, self._last = self._last, now
-        if now is None or last is None or now[1] <= last[1]:
-            return None
-        return max(0.0, min(1.0, (now[0] - last[0]) / (now[1] - last[1])))
-
 
 class ThreadGovernor:
     """Chooses DuckDB's thread count from the host's idle share and the write rate, with hysteresis.

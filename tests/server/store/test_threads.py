@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fluoro.background import HostIdle, _read_proc_stat
 from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
-from fluoro.store.duckdb.threads import HostIdle, ThreadGovernor, _read_proc_stat
+from fluoro.store.duckdb.threads import ThreadGovernor
 
 from ..helpers_docs import segment
 from .test_conformance import batch_of
