@@ -178,8 +178,6 @@ class GraphRollup:
         # Below the writer's (fluoro.server runs it at +3): under saturation the map lags.
         lower_thread_priority(7)
         while not self._stop.wait(self.interval):
-            if self._yielding():
-                continue
             try:
                 self.run_once(paced=True)
             except Exception:  # the server outlives a failing cycle; the next one retries

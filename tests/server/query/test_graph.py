@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections import Counter
 from typing import Any, Iterable
 
@@ -470,3 +471,34 @@ def test_a_backlog_is_rolled_up_a_span_at_a_time_to_the_same_graph() -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_the_background_rollup_pauses_while_the_host_is_saturated() -> None:
+    """Paced cycles yield to a saturated host and resume where they left off; ``run_once()``
+    (tests, benchmarks) does not ask."""
+    rng = random.Random(11)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    busy = [True]
+    rollup = GraphRollup(store, compute_traces=1, batch_traces=1, max_busy=1.0, host_busy=lambda: busy[0])
+    for i in range(3):
+        write(store, lambda_trace(rng, T0 + 10 * i, 200))
+    assert rollup.run_once(paced=True) == 0
+    busy[0] = False
+    assert rollup.run_once(paced=True) == 3
+    write(store, lambda_trace(rng, T0 + 40, 200))
+    busy[0] = True
+    assert rollup.run_once() == 1  # unpaced: not asked
+    rollup.interval = 0.01
+    rollup.start()
+    try:
+        write(store, lambda_trace(rng, T0 + 50, 200))
+        time.sleep(0.3)
+        assert rollup.traces_rolled == 4  # the background loop waited
+        busy[0] = False
+        deadline = time.monotonic() + 10
+        while rollup.traces_rolled < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert rollup.traces_rolled == 5
+    finally:
+        rollup.stop()

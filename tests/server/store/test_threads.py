@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fluoro.background import HostIdle, _read_proc_stat
+from fluoro.background import HostBusy, HostIdle, _read_proc_stat
 from fluoro.store.duckdb import DuckDBConfig, DuckDBStore
 from fluoro.store.duckdb.threads import ThreadGovernor
 
@@ -53,6 +53,23 @@ def test_host_idle_is_the_share_of_idle_ticks_between_samples() -> None:
     assert host.sample() == pytest.approx(0.5)
     assert host.sample() is None  # no time passed
     assert host.sample() == pytest.approx(1.0)  # clamped: idle grew faster than the total (rounding)
+
+
+def test_host_busy_means_idle_below_the_threshold_over_a_whole_interval() -> None:
+    class Fake(HostIdle):
+        def __init__(self, samples: list[float | None]) -> None:
+            super().__init__(lambda: (0.0, 1.0))
+            self.samples = samples
+
+        def sample(self) -> float | None:
+            return self.samples.pop(0)
+
+    busy = HostBusy(below=0.1, every=0.0, host=Fake([0.5, 0.05, None, 0.09, 0.1]))
+    assert [busy() for _ in range(5)] == [False, True, False, True, False]  # unknown: not busy
+    host = Fake([0.0])
+    slow = HostBusy(below=0.1, every=3600.0, host=host)
+    assert slow() is False  # no interval has passed yet: nothing sampled
+    assert host.samples == [0.0]
 
 
 def test_host_idle_is_unknown_without_proc_stat() -> None:
