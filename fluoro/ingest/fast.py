@@ -160,7 +160,7 @@ def document_rows(
         except (_Lenient, *_STRICT_ERRORS):
             pass
     row, annotations = lenient_rows(body, received)
-    if pack is not None:
+    if pack is not None:  # SEGMENT_SCHEMA order: trace_id 0, id 2, start_time 7, end_time 8, doc 22
         row = (*row[:22], pack(bytes(body), row[0], row[2], row[7], row[8]))
     return row, annotations
 

@@ -30,7 +30,7 @@ from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 
 # Linux doubles what is asked: 256 MB hold about 2.3 s of 50,000 typical segments a second
 # (a 1.3 KB datagram takes 2.3 KB of kernel memory), taken only while this process lags.  At
-# 64 MB, stalls of under a second (a checkpoint beside the summarizer) lost 1-4 % at that rate.
+# 64 MB, runs at that rate lost 1-4 %: the queue spikes while the server's threads take turns.
 RECEIVE_BUFFER = 128 * 1024 * 1024
 
 

@@ -294,7 +294,7 @@ class DuckDBStore:
         except duckdb.Error:
             log.warning("could not set DuckDB's threads to %d", threads, exc_info=True)
         else:
-            log.info("DuckDB threads: %d (host CPUs %s)", threads, "busy" if threads == 1 else "idle again")
+            log.info("DuckDB threads: %d (%s)", threads, "heavy writes on busy CPUs" if threads == 1 else "load eased")
 
     def _checkpoint_loop(self) -> None:
         """Checkpoint beside the writer: DuckDB lets appends commit meanwhile."""
