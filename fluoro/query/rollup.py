@@ -88,6 +88,8 @@ class GraphRollup:
         compute_traces: int | None = None,
         span_traces: int = 20_000,
         host_busy: Callable[[], bool] | None = None,
+        max_pause: float = 10.0,
+        pass_for: float = 0.5,
     ) -> None:
         self.store = store
         self.interval = interval
@@ -106,7 +108,13 @@ class GraphRollup:
         # In the background, cycles pause while this says the host's CPUs are saturated
         # (fluoro.background.HostBusy): at ~5,000 traces/s the rollup cannot keep up with a
         # saturating ingest anyway, and every CPU second it takes there is taken from receiving.
+        # Never for more than ``max_pause`` seconds in a row: then it runs (paced) for
+        # ``pass_for`` seconds, so the map still moves on a host that stays saturated.
         self.host_busy = host_busy
+        self.max_pause = max_pause
+        self.pass_for = pass_for
+        self._busy_since: float | None = None
+        self._pass_until = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one cycle at a time (background thread or run_once)
         self._thread: threading.Thread | None = None
@@ -160,7 +168,21 @@ class GraphRollup:
         return done
 
     def _yielding(self) -> bool:
-        return self.host_busy is not None and self.host_busy()
+        if self.host_busy is None:
+            return False
+        now = time.monotonic()
+        if now < self._pass_until:
+            return False
+        if not self.host_busy():
+            self._busy_since = None
+            return False
+        if self._busy_since is None:
+            self._busy_since = now
+        if now - self._busy_since >= self.max_pause:
+            self._busy_since = None
+            self._pass_until = now + self.pass_for
+            return False
+        return True
 
     @staticmethod
     def _outputs_or_none(

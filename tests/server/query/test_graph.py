@@ -502,3 +502,22 @@ def test_the_background_rollup_pauses_while_the_host_is_saturated() -> None:
         assert rollup.traces_rolled == 5
     finally:
         rollup.stop()
+
+
+def test_a_host_that_stays_saturated_still_gets_its_map() -> None:
+    """The pause is bounded: after ``max_pause`` seconds the rollup runs for ``pass_for``."""
+    rng = random.Random(12)
+    store = open_store("memory")
+    assert isinstance(store, DuckDBStore)
+    rollup = GraphRollup(store, interval=0.01, max_busy=0.5, host_busy=lambda: True, max_pause=0.3, pass_for=0.2)
+    write(store, lambda_trace(rng, T0, 200))
+    started = time.monotonic()
+    rollup.start()
+    try:
+        deadline = started + 10
+        while rollup.traces_rolled < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rollup.traces_rolled == 1
+        assert time.monotonic() - started >= 0.3  # not before the pause ran out
+    finally:
+        rollup.stop()
