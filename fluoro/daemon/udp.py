@@ -9,7 +9,7 @@ import threading
 from typing import Callable
 
 from fluoro.ingest import MAX_DATAGRAM
-from fluoro.ingest.worker import set_receive_buffer
+from fluoro.ingest.worker import set_receive_buffer, small_buffer_warning
 
 log = logging.getLogger("fluoro.udp")
 
@@ -18,7 +18,10 @@ class UDPReceiver:
     def __init__(self, host: str, port: int, on_datagram: Callable[[bytes], None]) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        set_receive_buffer(self.sock)
+        self.receive_buffer = set_receive_buffer(self.sock)
+        warning = small_buffer_warning(self.receive_buffer)
+        if warning is not None:
+            log.warning(warning)
         self.sock.bind((host, port))
         self.sock.settimeout(0.2)
         self.port: int = self.sock.getsockname()[1]

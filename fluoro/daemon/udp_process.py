@@ -78,6 +78,7 @@ class UDPProcessReceiver:
         self._args = (host, batch_docs, interval)
         self._pack = pack
         self.restarts = 0
+        self.receive_buffer = 0  # as the kernel reports it (Linux: twice what it granted)
         self.port: int = self._spawn(port)
         self.on_batch = on_batch
         self._done = threading.Event()
@@ -104,6 +105,10 @@ class UDPProcessReceiver:
         if msg[0] != "ready":
             self._proc.join(5)
             raise OSError(f"UDP bind failed: {msg[1]}")
+        self.receive_buffer = int(msg[2])
+        warning = worker.small_buffer_warning(self.receive_buffer)
+        if warning is not None and not self.restarts:
+            log.warning(warning)
         return int(msg[1])
 
     @property

@@ -23,7 +23,7 @@ from fluoro.ingest.datagram import MAX_DATAGRAM, datagram_body
 from fluoro.ingest.errors import Reject
 from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 
-# Messages child → parent: ("ready", port) | ("error", text) | ("done",)
+# Messages child → parent: ("ready", port, receive buffer size) | ("error", text) | ("done",)
 #   | ("batch", received, rejected counts by code, sample rejects), then two raw messages:
 #     the segments and the annotations as Arrow IPC streams (send_bytes: no pickling copy).
 
@@ -34,11 +34,12 @@ from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 RECEIVE_BUFFER = 128 * 1024 * 1024
 
 
-def set_receive_buffer(sock: socket.socket) -> None:
+def set_receive_buffer(sock: socket.socket) -> int:
     """A deep kernel buffer rides out moments when this process gets no CPU.
 
     SO_RCVBUFFORCE may exceed net.core.rmem_max but needs CAP_NET_ADMIN;
-    otherwise the kernel caps SO_RCVBUF at rmem_max.
+    otherwise the kernel caps SO_RCVBUF at rmem_max.  Returns the size the kernel
+    reports (Linux: twice what it granted; 0 if unknown).
     """
     # Python's socket module has no SO_RCVBUFFORCE constant; Linux's value is 33.
     force = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
@@ -47,9 +48,28 @@ def set_receive_buffer(sock: socket.socket) -> None:
             continue
         try:
             sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
-            return
+            break
         except OSError:
             continue
+    try:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    except OSError:
+        return 0
+
+
+# Reported sizes below this hold well under a second of a few thousand segments a second.
+SMALL_BUFFER = 8 * 1024 * 1024
+
+
+def small_buffer_warning(reported: int) -> str | None:
+    """What to tell the operator when the kernel capped the receive buffer (None: it did not)."""
+    if not 0 < reported < SMALL_BUFFER:
+        return None
+    return (
+        f"the kernel gave the UDP socket a {reported // 1024} KB receive buffer ({RECEIVE_BUFFER >> 20} MB asked):"
+        " bursts of a few thousand segments a second may be dropped; raise net.core.rmem_max"
+        f" (sysctl -w net.core.rmem_max={RECEIVE_BUFFER}) or give the server CAP_NET_ADMIN"
+    )
 
 
 def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, interval: float, pack: bool = False) -> None:
@@ -59,12 +79,12 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
-        set_receive_buffer(sock)
+        reported = set_receive_buffer(sock)
         sock.bind((host, port))
     except OSError as exc:
         conn.send(("error", str(exc)))
         return
-    conn.send(("ready", sock.getsockname()[1]))
+    conn.send(("ready", sock.getsockname()[1], reported))
     # Imported once the parent goes on with its own start (pyarrow takes ~0.1 s); datagrams wait in the socket.
     from fluoro.store.columns import ArrowBatch
     from fluoro.store.doc_markers import pack as pack_document
