@@ -20,14 +20,19 @@ import time
 from typing import Callable
 
 
-def lower_thread_priority(steps: int) -> None:
-    """Add ``steps`` to the calling thread's nice value (at most 19)."""
-    if not sys.platform.startswith("linux"):
-        return
+def raise_nice(steps: int) -> None:
+    """Add ``steps`` to the nice value (at most 19) of the calling thread on Linux, of the
+    whole process elsewhere."""
     try:
         os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + steps))
     except (OSError, AttributeError):
         pass
+
+
+def lower_thread_priority(steps: int) -> None:
+    """``raise_nice`` for the calling thread alone: nothing where that would be the process."""
+    if sys.platform.startswith("linux"):
+        raise_nice(steps)
 
 
 def _read_proc_stat() -> tuple[float, float] | None:

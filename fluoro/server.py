@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import ctypes
 import logging
-import os
 import signal
 import socket
 import sys
@@ -23,7 +22,7 @@ from typing import Iterator
 import uvicorn
 
 from fluoro.api import ApiContext, build_app
-from fluoro.background import HostBusy
+from fluoro.background import HostBusy, raise_nice
 from fluoro.daemon import IngestMetrics, Pipeline, PipelineConfig, UDPReceiver
 from fluoro.daemon.udp_process import UDPProcessReceiver
 from fluoro.query.graph_service import GraphQueries
@@ -103,10 +102,7 @@ def _yield_to_receiver(nice: int = 3) -> None:
     inherit their creator's, so those threads (and the event loop) run at a
     lower priority than the receiver, and nothing needs privileges.
     """
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-    except (OSError, AttributeError):
-        pass
+    raise_nice(nice)
 
 
 def _name_os_threads() -> None:
