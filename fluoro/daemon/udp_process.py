@@ -4,7 +4,8 @@ In one process, every ``recv`` releases the GIL and then waits up to the
 switch interval to get it back from the writer thread, which caps intake far
 below the socket's rate.  The child (``fluoro.ingest.worker.run``) owns the
 socket, decodes and validates documents into Arrow batches, and sends each
-batch (with counter deltas) to the parent over a pipe.  It stops when told to
+batch (with counter deltas) to the parent over a pipe, without waiting for the
+parent to read it (``worker.Outbox``).  It stops when told to
 (draining what the kernel already holds first) or when its parent disappears.
 """
 

@@ -110,3 +110,109 @@ def test_batches_are_read_with_multiprocessing_framing_whatever_their_size() -> 
     writer.close()
     with pytest.raises(EOFError):
         recv_bytes_into_buffer(reader.fileno())
+
+
+def _reader_of(reader: object, count: int, out: list[object]) -> threading.Thread:
+    """A thread reading ``count`` (control message, payload) pairs as the parent's pump does."""
+    from fluoro.daemon.udp_process import recv_bytes_into_buffer
+
+    def read() -> None:
+        for _ in range(count):
+            out.append((reader.recv(), bytes(recv_bytes_into_buffer(reader.fileno()))))  # type: ignore[attr-defined]
+
+    return threading.Thread(target=read, daemon=True)
+
+
+def test_outbox_never_waits_for_a_parent_that_is_not_reading() -> None:
+    """More than the pipe holds goes out in order once the parent reads, in Connection's framing."""
+    import multiprocessing as mp
+    import os
+
+    from fluoro.ingest.worker import Outbox
+
+    reader, writer = mp.Pipe(duplex=False)
+    outbox = Outbox(writer)
+    payloads = [os.urandom(n) for n in (0, 1, 20_000, 3_000_000, 5, 2_500_000)]
+    sending = threading.Thread(target=lambda: [(outbox.send(("batch", i)), outbox.send_bytes(p))
+                                               for i, p in enumerate(payloads)])  # fmt: skip
+    sending.start()
+    sending.join(5)
+    assert not sending.is_alive()  # nobody read, and no call waited
+    assert outbox.pending_bytes > 4_000_000  # a pipe holds 1 MB at most
+    got: list[object] = []
+    reading = _reader_of(reader, len(payloads), got)
+    reading.start()
+    assert outbox.flush(timeout=30)
+    reading.join(30)
+    assert got == [(("batch", i), p) for i, p in enumerate(payloads)]
+    assert outbox.pending_bytes == 0
+
+
+def test_outbox_holds_at_most_its_limit_then_waits_for_the_parent() -> None:
+    import multiprocessing as mp
+    import os
+
+    from fluoro.ingest.worker import Outbox
+
+    reader, writer = mp.Pipe(duplex=False)
+    outbox = Outbox(writer, limit=1_000_000)
+    payload = os.urandom(4_000_000)
+    sending = threading.Thread(target=lambda: (outbox.send(("batch", 0)), outbox.send_bytes(payload)))
+    sending.start()
+    sending.join(0.5)
+    assert sending.is_alive()  # over the limit: it waits
+    got: list[object] = []
+    reading = _reader_of(reader, 1, got)
+    reading.start()
+    sending.join(30)
+    assert not sending.is_alive() and outbox.pending_bytes <= 1_000_000
+    assert outbox.flush(timeout=30)
+    reading.join(30)
+    assert got == [(("batch", 0), payload)]
+
+
+def _socket_queue(port: int) -> int | None:
+    """Bytes the kernel holds for the UDP socket bound to ``port`` (Linux), else None."""
+    try:
+        lines = open("/proc/net/udp").read().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}"):
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def test_receiver_keeps_taking_datagrams_while_the_parent_is_busy() -> None:
+    """A parent that stops reading (a stalled pump) does not stop the child emptying its socket:
+    with the kernel's default buffer (208 KB on Linux) a blocked child loses data within ms."""
+    release = threading.Event()
+    collect = Collector()
+
+    def slow(batch: ArrowBatch, received: int, rejected: dict[str, int], samples: list[Reject]) -> None:
+        release.wait(30)
+        collect(batch, received, rejected, samples)
+
+    receiver = UDPProcessReceiver("127.0.0.1", 0, slow, batch_docs=100, interval=0.05)
+    receiver.start()
+    if _socket_queue(receiver.port) is None:
+        receiver.stop()
+        pytest.skip("needs /proc/net/udp (Linux) to see the socket's queue")
+    docs = [HEADER + json.dumps(segment(annotations={"pad": "x" * 900, "i": i})).encode() for i in range(4000)]
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for data in docs:  # ~4 MB: four times what the pipe to the parent holds
+            sender.sendto(data, ("127.0.0.1", receiver.port))
+            time.sleep(0.0001)
+        deadline = time.monotonic() + 20
+        while _socket_queue(receiver.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _socket_queue(receiver.port) == 0  # all taken, though the parent has read one batch at most
+        assert collect.received == 0
+    finally:
+        release.set()
+        sender.close()
+        receiver.stop()
+    assert collect.received == len(docs)
+    assert sum(len(b) for b in collect.batches) == len(docs)
