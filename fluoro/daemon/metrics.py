@@ -50,7 +50,8 @@ class IngestMetrics:
         if not rejected:
             lines.append('fluoro_segments_rejected_total{reason="none"} 0')
         lines += [
-            "# HELP fluoro_segments_dropped_total Oldest queued documents dropped under overload.",
+            "# HELP fluoro_segments_dropped_total Documents dropped under overload: the oldest queued, and"
+            " datagrams the kernel dropped from the receiver's full socket buffer (Linux).",
             "# TYPE fluoro_segments_dropped_total counter",
             f"fluoro_segments_dropped_total {self.dropped}",
             "# HELP fluoro_segments_stored_total Documents committed to the store.",

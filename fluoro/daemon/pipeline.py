@@ -93,9 +93,11 @@ class Pipeline:
             self.metrics.dropped += len(dropped)
 
     def submit_parsed(self, batch: ArrowBatch, received: int, rejected: dict[str, int],
-                      samples: list[Reject]) -> None:  # fmt: skip
-        """Queue a batch a UDP receiver process already parsed (counts come along)."""
+                      samples: list[Reject], dropped: int = 0) -> None:  # fmt: skip
+        """Queue a batch a UDP receiver process already parsed (counts come along; ``dropped``:
+        datagrams the kernel dropped because the socket's buffer was full)."""
         self.metrics.received += received
+        self.metrics.dropped += dropped
         for code, n in rejected.items():
             self.metrics.reject(code, n)
         for sample in samples:

@@ -68,12 +68,16 @@ class UDPProcessReceiver:
         self,
         host: str,
         port: int,
-        on_batch: Callable[[ArrowBatch, int, dict[str, int], list[Reject]], None],
+        on_batch: Callable[[ArrowBatch, int, dict[str, int], list[Reject], int], None],
         batch_docs: int = 2000,
         interval: float = 0.05,
         pack: bool = False,
     ) -> None:
-        """``pack``: the store takes packed documents (``Capabilities.packed_documents``)."""
+        """``pack``: the store takes packed documents (``Capabilities.packed_documents``).
+
+        ``on_batch(batch, received, rejected, samples, dropped)``; ``dropped``: datagrams the
+        kernel dropped from the socket's full buffer since the last batch.
+        """
         self._ctx = mp.get_context("spawn")
         self._stop = self._ctx.Event()
         self._args = (host, batch_docs, interval)
@@ -89,7 +93,8 @@ class UDPProcessReceiver:
         host, batch_docs, interval = self._args
         self._conn, child_conn = self._ctx.Pipe(duplex=False)
         self._proc = self._ctx.Process(
-            target=worker.run, args=(host, port, child_conn, self._stop, batch_docs, interval, self._pack),
+            target=worker.run,
+            args=(host, port, child_conn, self._stop, batch_docs, interval, self._pack),
             name="fluoro-udp", daemon=True,
         )  # fmt: skip
         self._proc.start()
@@ -138,9 +143,9 @@ class UDPProcessReceiver:
                 if msg[0] == "done":
                     return
                 if msg[0] == "batch":
-                    _, received, rejected, samples = msg
+                    _, received, rejected, samples, dropped = msg
                     batch = ArrowBatch.from_ipc(*payload, packed=self._pack)
-                    self.on_batch(batch, received, rejected, [Reject(*r) for r in samples])
+                    self.on_batch(batch, received, rejected, [Reject(*r) for r in samples], dropped)
         finally:
             self._done.set()
 

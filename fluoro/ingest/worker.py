@@ -20,14 +20,14 @@ from collections import Counter, deque
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
-from typing import Any
+from typing import Any, Callable
 
 from fluoro.ingest.datagram import MAX_DATAGRAM, datagram_body
 from fluoro.ingest.errors import Reject
 from fluoro.ingest.fast import AnnotationRow, SegmentRow, document_rows
 
 # Messages child → parent: ("ready", port, receive buffer size) | ("error", text) | ("done",)
-#   | ("batch", received, rejected counts by code, sample rejects), then two raw messages:
+#   | ("batch", received, rejected counts by code, sample rejects, dropped), then two raw messages:
 #     the segments and the annotations as Arrow IPC streams (send_bytes: no pickling copy).
 #   After "ready", messages go through an ``Outbox``: receiving never waits for the parent to read.
 
@@ -74,6 +74,28 @@ def small_buffer_warning(reported: int) -> str | None:
         " bursts of a few thousand segments a second may be dropped; raise net.core.rmem_max"
         f" (sysctl -w net.core.rmem_max={RECEIVE_BUFFER}) or give the server CAP_NET_ADMIN"
     )
+
+
+def socket_drops(sock: socket.socket) -> Callable[[], int] | None:
+    """A reader of how many datagrams the kernel dropped for ``sock`` (its buffer was full),
+    from /proc/net/udp or udp6 (Linux); None where that cannot be read."""
+    inode = str(os.fstat(sock.fileno()).st_ino)
+    path = "/proc/net/udp6" if sock.family == socket.AF_INET6 else "/proc/net/udp"
+
+    def read() -> int:
+        with open(path) as table:
+            next(table)  # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+            for line in table:
+                fields = line.split()
+                if len(fields) > 12 and fields[9] == inode:
+                    return int(fields[12])
+        return 0
+
+    try:
+        read()
+    except (OSError, ValueError, StopIteration):
+        return None
+    return read
 
 
 # What the receiver may hold for a parent that is not reading (a checkpoint, a GIL-heavy query):
@@ -148,7 +170,11 @@ class Outbox:
 
 def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, interval: float, pack: bool = False) -> None:
     """Receive until ``stop``; ``pack``: ship documents packed (``fluoro.store.doc_markers``)
-    for a store that keeps them so, which takes that per-document work off the writer's GIL."""
+    for a store that keeps them so, which takes that per-document work off the writer's GIL.
+
+    Datagrams the kernel dropped because the socket's buffer was full (Linux) are reported
+    with the batches as ``dropped``: otherwise that loss would show nowhere.
+    """
     parent = os.getppid()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -158,6 +184,10 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
     except OSError as exc:
         conn.send(("error", str(exc)))
         return
+    # Counted from before "ready": nothing the kernel drops once the parent may send is missed.
+    kernel_drops = socket_drops(sock)
+    drops_seen = kernel_drops() if kernel_drops is not None else 0
+    drops_at = time.monotonic()
     conn.send(("ready", sock.getsockname()[1], reported))
     # Imported once the parent goes on with its own start (pyarrow takes ~0.1 s); datagrams wait in the socket.
     from fluoro.store.columns import ArrowBatch
@@ -176,18 +206,22 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
     recv = sock.recv
     rows: list[SegmentRow] = []
     annotation_rows: list[AnnotationRow] = []
-    received = 0
+    received = dropped = 0
     rejected: Counter[str] = Counter()
     samples: list[tuple[str, str, str | None]] = []
     first = 0.0
 
-    def ship() -> None:
-        nonlocal rows, annotation_rows, received, rejected, samples
+    def ship(last: bool = False) -> None:
+        nonlocal rows, annotation_rows, received, dropped, rejected, samples, drops_seen, drops_at
+        if kernel_drops is not None and (last or time.monotonic() - drops_at >= 1.0):
+            drops_at, now_seen = time.monotonic(), kernel_drops()
+            dropped += now_seen - drops_seen
+            drops_seen = now_seen
         segments, annotations = ArrowBatch.from_rows(rows, annotation_rows).to_ipc()
-        outbox.send(("batch", received, dict(rejected), samples))
+        outbox.send(("batch", received, dict(rejected), samples, dropped))
         outbox.send_bytes(segments)
         outbox.send_bytes(annotations)
-        rows, annotation_rows, received, rejected, samples = [], [], 0, Counter(), []
+        rows, annotation_rows, received, dropped, rejected, samples = [], [], 0, 0, Counter(), []
         gc.collect()
 
     def take(data: bytes) -> None:
@@ -235,7 +269,7 @@ def run(host: str, port: int, conn: Connection, stop: Any, batch_docs: int, inte
             take(data)
             if len(rows) >= batch_docs:
                 ship()
-        ship()
+        ship(last=True)
         outbox.send(("done",))
         outbox.flush()
     except (BrokenPipeError, EOFError, OSError):

@@ -28,12 +28,16 @@ class Collector:
         self.received = 0
         self.rejected: dict[str, int] = {}
         self.samples: list[Reject] = []
+        self.dropped = 0
         self.lock = threading.Lock()
 
-    def __call__(self, batch: ArrowBatch, received: int, rejected: dict[str, int], samples: list[Reject]) -> None:
+    def __call__(
+        self, batch: ArrowBatch, received: int, rejected: dict[str, int], samples: list[Reject], dropped: int = 0
+    ) -> None:
         with self.lock:
             self.batches.append(batch)
             self.received += received
+            self.dropped += dropped
             for code, n in rejected.items():
                 self.rejected[code] = self.rejected.get(code, 0) + n
             self.samples += samples
@@ -190,9 +194,9 @@ def test_receiver_keeps_taking_datagrams_while_the_parent_is_busy() -> None:
     release = threading.Event()
     collect = Collector()
 
-    def slow(batch: ArrowBatch, received: int, rejected: dict[str, int], samples: list[Reject]) -> None:
+    def slow(batch: ArrowBatch, received: int, rejected: dict[str, int], samples: list[Reject], dropped: int) -> None:
         release.wait(30)
-        collect(batch, received, rejected, samples)
+        collect(batch, received, rejected, samples, dropped)
 
     receiver = UDPProcessReceiver("127.0.0.1", 0, slow, batch_docs=100, interval=0.05)
     receiver.start()
@@ -216,3 +220,71 @@ def test_receiver_keeps_taking_datagrams_while_the_parent_is_busy() -> None:
         receiver.stop()
     assert collect.received == len(docs)
     assert sum(len(b) for b in collect.batches) == len(docs)
+
+
+def test_datagrams_the_kernel_drops_are_counted() -> None:
+    """``socket_drops`` reads the socket's own drop counter (what overflowed its buffer)."""
+    from fluoro.ingest.worker import socket_drops
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    receiver.bind(("127.0.0.1", 0))
+    drops = socket_drops(receiver)
+    if drops is None:
+        receiver.close()
+        pytest.skip("needs /proc/net/udp (Linux)")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert drops() == 0
+        for _ in range(500):
+            sender.sendto(b"x" * 1000, receiver.getsockname())
+        receiver.setblocking(False)
+        kept = 0
+        while True:
+            try:
+                receiver.recv(2000)
+            except BlockingIOError:
+                break
+            kept += 1
+        assert kept < 500 and drops() == 500 - kept
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_a_receiver_that_could_not_keep_up_reports_what_the_kernel_dropped() -> None:
+    """A stopped receiver process (as if starved of CPU): the socket's buffer overflows, and the
+    datagrams the kernel dropped are reported as ``dropped``; together with those received,
+    every datagram sent is accounted for."""
+    import os
+    import signal
+
+    collect = Collector()
+    receiver = UDPProcessReceiver("127.0.0.1", 0, collect, batch_docs=2000, interval=0.05)
+    receiver.start()
+    if _socket_queue(receiver.port) is None or receiver.pid is None:
+        receiver.stop()
+        pytest.skip("needs /proc/net/udp (Linux)")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent = 0
+    os.kill(receiver.pid, signal.SIGSTOP)
+    try:
+        # Tiny datagrams (each refused as "missing header") until the kernel's 256 MB are full.
+        before = -1
+        while _socket_queue(receiver.port) != before:
+            before = _socket_queue(receiver.port)
+            for _ in range(50_000):
+                sender.sendto(b"x", ("127.0.0.1", receiver.port))
+                sent += 1
+    finally:
+        os.kill(receiver.pid, signal.SIGCONT)
+        sender.close()
+    deadline = time.monotonic() + 60
+    while collect.received < sent - collect.dropped and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if not collect.dropped and collect.received and _socket_queue(receiver.port) == 0:
+            break
+    receiver.stop()
+    assert collect.dropped > 0
+    assert collect.received + collect.dropped == sent
+    assert collect.rejected == {"InvalidHeader": collect.received}
