@@ -93,8 +93,7 @@ class UDPProcessReceiver:
         host, batch_docs, interval = self._args
         self._conn, child_conn = self._ctx.Pipe(duplex=False)
         self._proc = self._ctx.Process(
-            target=worker.run,
-            args=(host, port, child_conn, self._stop, batch_docs, interval, self._pack),
+            target=worker.run, args=(host, port, child_conn, self._stop, batch_docs, interval, self._pack),
             name="fluoro-udp", daemon=True,
         )  # fmt: skip
         self._proc.start()

@@ -108,7 +108,7 @@ class Outbox:
 
     A blocking ``send`` stops receiving whenever the parent is slow to read (under load,
     tens of ms several times a second), and meanwhile only the socket's buffer holds
-    arriving datagrams: with Linux's default 208 KB that is a few ms at 50,000/s, so
+    arriving datagrams: Linux's default 208 KB hold about 90 (2 ms at 50,000/s), so
     a server without CAP_NET_ADMIN lost data at rates it could otherwise keep up with.
     Here the pipe is non-blocking; what it cannot take waits in memory and goes out
     from the receive loop (``pump``), so only more than ``limit`` bytes pending blocks.
